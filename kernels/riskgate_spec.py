@@ -19,6 +19,14 @@ message = ``WIRE_WORDS`` = 12 little-endian 32-bit words = 48 bytes::
 ``MESSAGE_DTYPE`` has exactly this layout, so ``arr.view("<u4")`` of a
 message array *is* the word stream (on any host, the dtype is explicitly
 little-endian).
+
+Decisions every backend implements (details: docs/riskgate-companion.md):
+type byte not in 1..4, or ``ts_us >= 2**63`` -> MALFORMED, nothing changes;
+NEW with price or qty outside [1, 2**31) -> MALFORMED (check 1); every NEW
+passing check 1 marks its id used today (an entry already live gets today's
+day number), a MALFORMED one does not; throttle state starts (window 0,
+count 0) and the count saturates at 2**16; a buy creates its zero position
+row on accept; TABLE_FULL after check 14.
 """
 from __future__ import annotations
 

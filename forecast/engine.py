@@ -1,0 +1,268 @@
+"""Training, forecasting and rolling-origin evaluation of ARIMA, SVR, Seq2Seq and their fusion."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from .features import Features, build_features
+from .fusion import fuse, grid_search_weights
+from .metrics import acc, mape
+from .model_arima import arima_forecast
+from .model_svr import SVRForecaster
+from .schema import HORIZON, SEQ_IN
+
+ALL_MODELS = ("seq2seq", "arima", "svr")  # the source's order of fusion weights
+_LAGGED = re.compile(r"_l[1-9]\d*$")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of a forecasting run; every field is validated by ``check``."""
+
+    models: tuple[str, ...] = ALL_MODELS
+    min_volume: float = 1000.0  # forecast a contract only when its 5-day mean volume reaches this
+    val_days: int = 40
+    test_days: int = 40
+    folds: int = 1
+    train_days: int = 500  # most recent origin days used for training
+    step: float = 0.05
+    epochs: int = 30
+    hidden: int = 32
+    seed: int = 0
+    threads: int = 1
+    max_train: int = 4000
+    arima_refit: int = 20
+    arima_window: int = 250
+    lags: int = 5
+
+    def check(self) -> "Config":
+        """Raise ValueError naming the first bad field."""
+        bad = [m for m in self.models if m not in ALL_MODELS]
+        if bad or not self.models or len(set(self.models)) != len(self.models):
+            raise ValueError(f"models: choose distinct names from {', '.join(ALL_MODELS)}, got {', '.join(self.models) or 'none'}")
+        for name, lo in (("val_days", 5), ("test_days", 1), ("folds", 1), ("train_days", 20), ("epochs", 1),
+                         ("hidden", 1), ("threads", 1), ("max_train", 10), ("arima_refit", 1), ("arima_window", 20), ("lags", 1)):
+            if getattr(self, name) < lo:
+                raise ValueError(f"{name}: must be >= {lo}, got {getattr(self, name)}")
+        if self.min_volume < 0:
+            raise ValueError(f"min_volume: must be >= 0, got {self.min_volume}")
+        if not 0 < self.step <= 0.5:
+            raise ValueError(f"step: must be in (0, 0.5], got {self.step}")
+        return self
+
+    def with_(self, **kw) -> "Config":
+        """A copy with some fields replaced, checked."""
+        return replace(self, **kw).check()
+
+
+@dataclass
+class Dataset:
+    """Features plus the arrays the models consume, for every panel row."""
+
+    feat: Features
+    enc_cols: np.ndarray
+    vol5: np.ndarray
+    eligible: np.ndarray  # enough history and activity to forecast from this row
+    labeled: np.ndarray  # all T+1..T+5 targets observed
+    positive: np.ndarray  # all T+1..T+5 targets observed and > 0 (Acc is defined)
+
+
+def make_dataset(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config) -> Dataset:
+    """Build features and the eligibility masks of forecast origins."""
+    feat = build_features(panel, calendar, lags=cfg.lags)
+    enc = np.array([i for i, n in enumerate(feat.names) if not _LAGGED.search(n)])
+    vol = feat.panel["volume"].astype(float)
+    vol5 = vol.groupby(feat.panel["contract"]).transform(lambda s: s.rolling(5, min_periods=1).mean()).values
+    eligible = (feat.position >= SEQ_IN - 1) & (vol5 >= cfg.min_volume)
+    labeled = eligible & np.all(np.isfinite(feat.ahead), axis=(1, 2))
+    positive = labeled & np.all(feat.ahead > 0, axis=(1, 2))
+    return Dataset(feat, enc, vol5, eligible, labeled, positive)
+
+
+def encoder_input(ds: Dataset, rows: np.ndarray) -> np.ndarray:
+    """Past SEQ_IN days of the unlagged features for each origin row, shape (n, 10, E)."""
+    offs = np.arange(-(SEQ_IN - 1), 1)
+    return ds.feat.X[(rows[:, None] + offs[None, :])][:, :, ds.enc_cols]
+
+
+def log_change(ds: Dataset, rows: np.ndarray) -> np.ndarray:
+    """Targets of the learning models: log1p(y_{T+h}) - log1p(y_T), shape (n, n_targets, 5)."""
+    return np.log1p(ds.feat.ahead[rows]) - np.log1p(ds.feat.levels[rows])[:, :, None]
+
+
+@dataclass
+class Trained:
+    """A trained forecaster: learning models, fusion weights and the settings used."""
+
+    cfg: Config
+    feature_names: list[str]
+    future_names: list[str]
+    targets: list[str]
+    svr: SVRForecaster | None = None
+    seq2seq: object | None = None
+    weights: np.ndarray | None = None  # (n_targets, 5, n_models), models in cfg.models order
+    val_objective: np.ndarray | None = None
+    info: dict = field(default_factory=dict)
+
+
+def predict_models(tr: Trained, ds: Dataset, rows: np.ndarray, on_step=None) -> dict[str, np.ndarray]:
+    """Level forecasts (n, n_targets, 5) of every model of ``tr`` plus persistence, from origin rows."""
+    feat = ds.feat
+    rows = np.asarray(rows, dtype=int)
+    base = np.log1p(feat.levels[rows])[:, :, None]
+    out = {"persistence": np.repeat(feat.levels[rows][:, :, None], HORIZON, axis=2)}
+    if "svr" in tr.cfg.models:
+        out["svr"] = np.maximum(np.expm1(base + tr.svr.predict_change(feat.X[rows], feat.future[rows])), 0.0)
+    if "seq2seq" in tr.cfg.models:
+        out["seq2seq"] = np.maximum(np.expm1(base + tr.seq2seq.predict_change(encoder_input(ds, rows), feat.future[rows])), 0.0)
+    if "arima" in tr.cfg.models:
+        pred = np.empty((len(rows), len(feat.targets), HORIZON))
+        contracts = feat.panel["contract"].values
+        start = {c: i for c, i in zip(*np.unique(contracts, return_index=True))}
+        for c in np.unique(contracts[rows]):
+            sel = np.flatnonzero(contracts[rows] == c)
+            order = sel[np.argsort(rows[sel])]
+            s0 = start[c]
+            pos = rows[order] - s0
+            n_c = int(np.sum(contracts == c))
+            for k, t in enumerate(feat.targets):
+                series = feat.levels[s0:s0 + n_c, k]
+                pred[order, k] = arima_forecast(series, pos, refit_every=tr.cfg.arima_refit,
+                                                window=tr.cfg.arima_window, on_step=on_step)
+        out["arima"] = np.maximum(pred, 0.0)
+    return out
+
+
+def _origin_dates(ds: Dataset) -> np.ndarray:
+    return np.unique(ds.feat.panel["date"].values)
+
+
+def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: Config, bar=None) -> Trained:
+    """Fit SVR and Seq2Seq on train rows, then fusion weights on validation rows (all in time order)."""
+    feat = ds.feat
+    tr = Trained(cfg, list(feat.names), list(feat.future_names), list(feat.targets))
+    if len(train_rows) < 10:
+        raise ValueError(f"training window: only {len(train_rows)} forecast origins (need >= 10); lower min_volume or val/test days")
+    if len(val_rows) < 5:
+        raise ValueError(f"validation window: only {len(val_rows)} forecast origins (need >= 5)")
+    Z = log_change(ds, train_rows)
+    if "svr" in cfg.models:
+        tr.svr = SVRForecaster(max_train=cfg.max_train, seed=cfg.seed).fit(feat.X[train_rows], feat.future[train_rows], Z)
+        if bar is not None:
+            bar.update(1)
+    if "seq2seq" in cfg.models:
+        from .model_seq2seq import Seq2SeqForecaster
+
+        val = (encoder_input(ds, val_rows), feat.future[val_rows], log_change(ds, val_rows))
+        # the most recent max_train origins, like the SVR: recent regimes matter most
+        tr_rows = train_rows[-cfg.max_train * 2:]
+        tr.seq2seq = Seq2SeqForecaster(hidden=cfg.hidden, epochs=cfg.epochs, seed=cfg.seed, threads=cfg.threads).fit(
+            encoder_input(ds, tr_rows), feat.future[tr_rows], log_change(ds, tr_rows), val=val)
+        if bar is not None:
+            bar.update(1)
+    vpos = val_rows[ds.positive[val_rows]]
+    if len(vpos) < 5:
+        raise ValueError(f"validation window: only {len(vpos)} origins with positive targets (need >= 5)")
+    preds = predict_models(tr, ds, vpos)
+    stack = np.stack([preds[m] for m in cfg.models])  # (n_models, n, n_targets, 5)
+    W, obj = [], []
+    for k in range(len(feat.targets)):
+        w, o = grid_search_weights(stack[:, :, k, :], feat.ahead[vpos, k, :], step=cfg.step)
+        W.append(w)
+        obj.append(o)
+    tr.weights, tr.val_objective = np.stack(W), np.stack(obj)
+    tr.info = {"n_train": int(len(train_rows)), "n_val": int(len(vpos))}
+    return tr
+
+
+def fused_forecast(tr: Trained, preds: dict[str, np.ndarray]) -> np.ndarray:
+    """Apply the fusion weights to per-model forecasts: (n, n_targets, 5)."""
+    stack = np.stack([preds[m] for m in tr.cfg.models])
+    return np.stack([fuse(stack[:, :, k, :], tr.weights[k]) for k in range(len(tr.targets))], axis=1)
+
+
+def split_fold(ds: Dataset, cfg: Config, fold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train / validation / test origin rows of ``fold`` (0 = most recent), strictly in time order.
+
+    A sample's targets (T+1..T+5) all lie on or before the first origin of the
+    next window, so no training or validation target is observed after the
+    window it is used to prepare.
+    """
+    dates = _origin_dates(ds)
+    d = ds.feat.panel["date"].values
+    last = len(dates) - 1 - HORIZON  # the last origin whose five targets are observed
+    test_hi = last - fold * cfg.test_days
+    test_lo = test_hi - cfg.test_days + 1
+    val_hi = test_lo - HORIZON
+    val_lo = val_hi - cfg.val_days + 1
+    train_hi = val_lo - HORIZON
+    train_lo = max(0, train_hi - cfg.train_days + 1)
+    if train_hi - train_lo < 20 or val_lo < 0:
+        raise ValueError(f"fold {fold}: not enough history ({len(dates)} days) for val_days={cfg.val_days}, "
+                         f"test_days={cfg.test_days}, folds={cfg.folds}")
+    idx = np.searchsorted(dates, d)
+
+    def rows(lo, hi, mask):
+        return np.flatnonzero((idx >= lo) & (idx <= hi) & mask)
+
+    return rows(train_lo, train_hi, ds.labeled), rows(val_lo, val_hi, ds.labeled), rows(test_lo, test_hi, ds.positive)
+
+
+@dataclass
+class Evaluation:
+    """Per-case scores and the forecasts behind them."""
+
+    cases: pd.DataFrame  # fold, date, contract, product, target, model, acc, mape
+    forecasts: dict  # fold -> {"rows", "actual", model -> (n, n_targets, 5)}
+    weights: dict  # fold -> (n_targets, 5, n_models)
+    targets: list[str]
+    models: tuple[str, ...]
+    notes: list[str]
+
+
+def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, progress_bar=None) -> Evaluation:
+    """Rolling-origin evaluation: per fold, train, fit fusion weights on validation, score on test."""
+    cfg.check()
+    ds = make_dataset(panel, calendar, cfg)
+    feat = ds.feat
+    records, forecasts, weights = [], {}, {}
+    for fold in range(cfg.folds):
+        tr_rows, va_rows, te_rows = split_fold(ds, cfg, fold)
+        if len(te_rows) == 0:
+            raise ValueError(f"fold {fold}: no test origins with positive targets; lower min_volume")
+        tr = fit_models(ds, tr_rows, va_rows, cfg, bar=progress_bar)
+        preds = predict_models(tr, ds, te_rows)
+        preds["fused"] = fused_forecast(tr, preds)
+        actual = feat.ahead[te_rows]
+        forecasts[fold] = {"rows": te_rows, "actual": actual, **preds}
+        weights[fold] = tr.weights
+        sub = feat.panel.iloc[te_rows]
+        for name, p in preds.items():
+            for k, t in enumerate(feat.targets):
+                records.append(pd.DataFrame({
+                    "fold": fold, "date": sub["date"].values, "contract": sub["contract"].values,
+                    "product": sub["product"].values, "target": t, "model": name,
+                    "acc": acc(p[:, k, :], actual[:, k, :]), "mape": mape(p[:, k, :], actual[:, k, :]),
+                }))
+        if progress_bar is not None:
+            progress_bar.update(1)
+    return Evaluation(pd.concat(records, ignore_index=True), forecasts, weights, feat.targets, cfg.models, feat.notes)
+
+
+def train_final(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, progress_bar=None) -> Trained:
+    """Train on all the data: the last ``val_days`` labelled origin days fit the fusion weights."""
+    cfg.check()
+    ds = make_dataset(panel, calendar, cfg)
+    dates = _origin_dates(ds)
+    idx = np.searchsorted(dates, ds.feat.panel["date"].values)
+    last = len(dates) - 1 - HORIZON
+    val_lo = last - cfg.val_days + 1
+    train_hi = val_lo - HORIZON
+    if train_hi < 20:
+        raise ValueError(f"val_days: {cfg.val_days} leaves too little history ({len(dates)} days) to train on")
+    train = np.flatnonzero((idx <= train_hi) & (idx > train_hi - cfg.train_days) & ds.labeled)
+    val = np.flatnonzero((idx >= val_lo) & (idx <= last) & ds.labeled)
+    return fit_models(ds, train, val, cfg, bar=progress_bar)

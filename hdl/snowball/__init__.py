@@ -1,0 +1,1 @@
+"""Snowball Monte Carlo kernel: Threefry, fixed-point normal, GBM lanes, exact accumulators (Amaranth)."""

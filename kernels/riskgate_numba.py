@@ -1,0 +1,348 @@
+"""Risk gate Numba kernel: the spec over batches of messages, tables stored as the RTL stores them.
+
+Hardware-faithful storage (see docs/riskgate-companion.md): accounts,
+positions and orders live in W-way set-associative hash tables whose bucket
+function, ways and placement rule (lowest free way) come from
+``kernels/riskgate_tables.py``, so a full bucket gives the same TABLE_FULL
+decision here as in hdl/riskdb. Each table is a key array plus an int64
+record matrix (one row per slot, so a record is one or two cache lines).
+Orders refer to their account, position and instrument by slot, as the
+hardware does, so CANCEL and FILL need one lookup only.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+from numba import njit
+
+from kernels import riskgate_spec as S
+from kernels import riskgate_tables as T
+
+
+def _drop_stale_cache() -> None:
+    """Delete this module's (and riskgate_cpu's) Numba cache when the table or spec module changed.
+
+    Numba keys a cached function on its own file only; the kernel inlines the
+    hash of riskgate_tables.py, so a changed hash would otherwise keep running
+    the old placement from cache and silently disagree with the RTL.
+    """
+    here = Path(__file__).resolve().parent
+    deps = [here / "riskgate_tables.py", here / "riskgate_spec.py", here / "riskgate_numba.py"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in deps if p.exists())).hexdigest()
+    cache_dir = here / "__pycache__"
+    stamp = cache_dir / "riskgate_numba.deps.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for f in list(cache_dir.glob("riskgate_numba.*.nb[ic]")) + list(cache_dir.glob("riskgate_cpu.*.nb[ic]")):
+            f.unlink(missing_ok=True)
+        cache_dir.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass  # read-only install: Numba then caches elsewhere or not at all
+
+
+_drop_stale_cache()
+
+# ---- record layouts (columns of the int64 record matrices) ----------------
+# instruments (row = index given by T.instrument_slot)
+I_STATUS, I_REF, I_UP, I_DOWN, I_LOT, I_CAGE, I_FEE = range(7)
+I_FIELDS = 7
+# accounts
+A_STATUS, A_CASH, A_CFROZEN, A_MAXQ, A_MAXV, A_MAXN, A_WIN_US, A_WIN, A_COUNT = range(9)
+A_FIELDS = 9
+# positions
+P_AVAIL, P_FROZEN, P_PENDING = range(3)
+P_FIELDS = 3
+# orders
+O_SIDE, O_PRICE, O_OPEN, O_FCASH, O_ASLOT, O_PSLOT, O_ISLOT = range(7)
+O_FIELDS = 7
+# order slot states
+O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
+
+COUNT_CAP = 2**16  # the throttle count saturates here (see riskgate_model.COUNT_CAP)
+TS_LIMIT = 2**63
+
+
+@njit(cache=True, inline="always")
+def fee(v: int, fee_q16: int) -> int:
+    """``(v * fee_q16 + 65535) >> 16`` for v < 2**62 without a 78-bit product."""
+    return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65534) >> 16)
+
+
+@njit(cache=True)
+def _order_find(o_key, o_state, o_day, ways, nb, order_id, day):
+    """Slot of the live entry for ``order_id`` (open, or used today), or -1."""
+    b = T.order_bucket(order_id, nb)
+    base = b * ways
+    for w in range(ways):
+        s = base + w
+        if o_key[s] == order_id:
+            st = o_state[s]
+            if st == O_OPEN_STATE or (st == O_CLOSED and o_day[s] == day):
+                return s
+    return -1
+
+
+@njit(cache=True)
+def _order_free_slot(o_state, o_day, ways, nb, order_id, day):
+    """Lowest free way of ``order_id``'s bucket (free = never used, or closed on an earlier day), or -1."""
+    base = T.order_bucket(order_id, nb) * ways
+    for w in range(ways):
+        s = base + w
+        st = o_state[s]
+        if st == O_FREE or (st == O_CLOSED and o_day[s] != day):
+            return s
+    return -1
+
+
+@njit(cache=True)
+def account_find(a_key, a_used, ways, nb, account):
+    """Slot of ``account`` in the accounts table, or -1."""
+    base = T.account_bucket(account, nb) * ways
+    for w in range(ways):
+        s = base + w
+        if a_used[s] and a_key[s] == account:
+            return s
+    return -1
+
+
+@njit(cache=True)
+def position_find(p_acct, p_code, p_used, ways, nb, account, code):
+    """Slot of position ``(account, code)``, or -1."""
+    base = T.position_bucket(account, code, nb) * ways
+    for w in range(ways):
+        s = base + w
+        if p_used[s] and p_acct[s] == account and p_code[s] == code:
+            return s
+    return -1
+
+
+@njit(cache=True)
+def position_free_slot(p_used, ways, nb, account, code):
+    """Lowest free way of position ``(account, code)``'s bucket, or -1."""
+    base = T.position_bucket(account, code, nb) * ways
+    for w in range(ways):
+        if not p_used[base + w]:
+            return base + w
+    return -1
+
+
+@njit(cache=True)
+def process_batch(
+    mtype, mside, mcode, maccount, morder, mprice, mqty, mts,
+    out_accepted, out_reason,
+    i_index, i_data,
+    a_key, a_used, a_data, a_ways,
+    p_acct, p_code, p_used, p_data, p_ways,
+    o_key, o_state, o_day, o_data, o_ways,
+    day_box,
+):
+    """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``."""
+    a_nb = a_key.shape[0] // a_ways
+    p_nb = p_acct.shape[0] // p_ways
+    o_nb = o_key.shape[0] // o_ways
+    n_codes = i_index.shape[0]
+    day = day_box[0]
+    for i in range(mtype.shape[0]):
+        t = mtype[i]
+        reason = S.MALFORMED
+        if mts[i] >= np.uint64(TS_LIMIT):
+            reason = S.MALFORMED
+        elif t == S.MSG_NEW:
+            reason = _new(
+                mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
+                i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
+                p_acct, p_code, p_used, p_data, p_ways, p_nb,
+                o_key, o_state, o_day, o_data, o_ways, o_nb,
+            )
+        elif t == S.MSG_CANCEL:
+            s = _order_find(o_key, o_state, o_day, o_ways, o_nb, morder[i], day)
+            if s < 0 or o_state[s] != O_OPEN_STATE:
+                reason = S.UNKNOWN_ORDER
+            else:
+                if o_data[s, O_SIDE] == S.SIDE_BUY:
+                    a = o_data[s, O_ASLOT]
+                    fc = o_data[s, O_FCASH]
+                    a_data[a, A_CFROZEN] -= fc
+                    a_data[a, A_CASH] += fc
+                else:
+                    p = o_data[s, O_PSLOT]
+                    q = o_data[s, O_OPEN]
+                    p_data[p, P_FROZEN] -= q
+                    p_data[p, P_AVAIL] += q
+                o_state[s] = O_CLOSED
+                reason = S.OK
+        elif t == S.MSG_FILL:
+            s = _order_find(o_key, o_state, o_day, o_ways, o_nb, morder[i], day)
+            q = mqty[i]
+            if s < 0 or o_state[s] != O_OPEN_STATE:
+                reason = S.UNKNOWN_ORDER
+            elif q <= 0 or q > o_data[s, O_OPEN]:
+                reason = S.MALFORMED
+            else:
+                a = o_data[s, O_ASLOT]
+                p = o_data[s, O_PSLOT]
+                f = i_data[o_data[s, O_ISLOT], I_FEE]
+                v = o_data[s, O_PRICE] * q
+                if o_data[s, O_SIDE] == S.SIDE_BUY:
+                    spent = min(v + fee(v, f), o_data[s, O_FCASH])
+                    a_data[a, A_CFROZEN] -= spent
+                    o_data[s, O_FCASH] -= spent
+                    p_data[p, P_PENDING] += q
+                else:
+                    p_data[p, P_FROZEN] -= q
+                    a_data[a, A_CASH] += v - fee(v, f)
+                o_data[s, O_OPEN] -= q
+                if o_data[s, O_OPEN] == 0:
+                    if o_data[s, O_SIDE] == S.SIDE_BUY:
+                        fc = o_data[s, O_FCASH]
+                        a_data[a, A_CFROZEN] -= fc
+                        a_data[a, A_CASH] += fc
+                        o_data[s, O_FCASH] = 0
+                    o_state[s] = O_CLOSED
+                reason = S.OK
+        elif t == S.MSG_EOD:
+            for p in range(p_data.shape[0]):
+                if p_used[p]:
+                    p_data[p, P_AVAIL] += p_data[p, P_PENDING]
+                    p_data[p, P_PENDING] = 0
+            day += 1
+            reason = S.OK
+        out_reason[i] = reason
+        out_accepted[i] = 1 if reason == S.OK else 0
+    day_box[0] = day
+
+
+@njit(cache=True, inline="always")
+def _new(
+    side, code, account, order_id, price, qty, ts, day, n_codes,
+    i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
+    p_acct, p_code, p_used, p_data, p_ways, p_nb,
+    o_key, o_state, o_day, o_data, o_ways, o_nb,
+):
+    # 1. MALFORMED: nothing changes, the id is not recorded
+    if (side != S.SIDE_BUY and side != S.SIDE_SELL) or qty <= 0 or qty > S.QTY_MAX or price <= 0 or price > S.PRICE_MAX:
+        return S.MALFORMED
+    reason = _new_checks(
+        side, code, account, order_id, price, qty, ts, day, n_codes,
+        i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
+        p_acct, p_code, p_used, p_data, p_ways, p_nb,
+        o_key, o_state, o_day, o_data, o_ways, o_nb,
+    )
+    if reason != S.OK:
+        # A rejected well-formed NEW still marks its id used today: a live entry
+        # (even an order open since an earlier day) gets today's day number, else
+        # a closed entry is written if the bucket has a free way.
+        s = _order_find(o_key, o_state, o_day, o_ways, o_nb, order_id, day)
+        if s >= 0:
+            o_day[s] = day
+        else:
+            s = _order_free_slot(o_state, o_day, o_ways, o_nb, order_id, day)
+            if s >= 0:
+                o_key[s] = order_id
+                o_state[s] = O_CLOSED
+                o_day[s] = day
+    return reason
+
+
+@njit(cache=True, inline="always")
+def _new_checks(
+    side, code, account, order_id, price, qty, ts, day, n_codes,
+    i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
+    p_acct, p_code, p_used, p_data, p_ways, p_nb,
+    o_key, o_state, o_day, o_data, o_ways, o_nb,
+):
+    # 2. UNKNOWN_ACCOUNT
+    a = account_find(a_key, a_used, a_ways, a_nb, account)
+    if a < 0:
+        return S.UNKNOWN_ACCOUNT
+    # 3. ACCOUNT_BLOCKED
+    st = a_data[a, A_STATUS]
+    if st == S.ACCOUNT_BLOCKED_STATUS or (st == S.ACCOUNT_SELL_ONLY and side == S.SIDE_BUY):
+        return S.ACCOUNT_BLOCKED
+    # 4. THROTTLED: counts every NEW that gets here
+    w = np.int64(ts) // a_data[a, A_WIN_US]
+    if w != a_data[a, A_WIN]:
+        a_data[a, A_WIN] = w
+        a_data[a, A_COUNT] = 0
+    if a_data[a, A_COUNT] < COUNT_CAP:
+        a_data[a, A_COUNT] += 1
+    if a_data[a, A_COUNT] > a_data[a, A_MAXN]:
+        return S.THROTTLED
+    # 5. UNKNOWN_INSTRUMENT, 6. INSTRUMENT_HALTED
+    ins = -1
+    if code < n_codes:
+        ins = i_index[code]
+    if ins < 0:
+        return S.UNKNOWN_INSTRUMENT
+    if i_data[ins, I_STATUS] == S.INSTRUMENT_HALTED_STATUS:
+        return S.INSTRUMENT_HALTED
+    # 7. DUPLICATE_ORDER_ID (used today, or open from an earlier day)
+    if _order_find(o_key, o_state, o_day, o_ways, o_nb, order_id, day) >= 0:
+        return S.DUPLICATE_ORDER_ID
+    # 8. LOT_SIZE
+    p = position_find(p_acct, p_code, p_used, p_ways, p_nb, account, code)
+    available = p_data[p, P_AVAIL] if p >= 0 else 0
+    if qty % i_data[ins, I_LOT] != 0 and not (side == S.SIDE_SELL and qty == available):
+        return S.LOT_SIZE
+    # 9. PRICE_LIMIT
+    if price > i_data[ins, I_UP] or price < i_data[ins, I_DOWN]:
+        return S.PRICE_LIMIT
+    # 10. PRICE_CAGE
+    cage = i_data[ins, I_CAGE]
+    if cage > 0:
+        r = i_data[ins, I_REF]
+        if side == S.SIDE_BUY:
+            if price * 10000 > max(r * (10000 + cage), (r + 10) * 10000):
+                return S.PRICE_CAGE
+        elif price * 10000 < min(r * (10000 - cage), (r - 10) * 10000):
+            return S.PRICE_CAGE
+    # 11. MAX_QTY, 12. MAX_VALUE
+    if qty > a_data[a, A_MAXQ]:
+        return S.MAX_QTY
+    v = price * qty
+    if v > a_data[a, A_MAXV]:
+        return S.MAX_VALUE
+    frozen = 0
+    if side == S.SIDE_BUY:
+        # 13. INSUFFICIENT_CASH
+        frozen = v + fee(v, i_data[ins, I_FEE])
+        if frozen > a_data[a, A_CASH]:
+            return S.INSUFFICIENT_CASH
+    elif qty > available:
+        # 14. INSUFFICIENT_POSITION
+        return S.INSUFFICIENT_POSITION
+    # TABLE_FULL: the order id, and a buy's position row, must both find a way.
+    s = _order_free_slot(o_state, o_day, o_ways, o_nb, order_id, day)
+    if s < 0:
+        return S.TABLE_FULL
+    if p < 0:  # only a buy gets here without a row (a sell needs available > 0)
+        p = position_free_slot(p_used, p_ways, p_nb, account, code)
+        if p < 0:
+            return S.TABLE_FULL
+        p_used[p] = 1
+        p_acct[p] = account
+        p_code[p] = code
+        p_data[p, P_AVAIL] = 0
+        p_data[p, P_FROZEN] = 0
+        p_data[p, P_PENDING] = 0
+    if side == S.SIDE_BUY:
+        a_data[a, A_CASH] -= frozen
+        a_data[a, A_CFROZEN] += frozen
+    else:
+        p_data[p, P_AVAIL] -= qty
+        p_data[p, P_FROZEN] += qty
+    o_key[s] = order_id
+    o_state[s] = O_OPEN_STATE
+    o_day[s] = day
+    o_data[s, O_SIDE] = side
+    o_data[s, O_PRICE] = price
+    o_data[s, O_OPEN] = qty
+    o_data[s, O_FCASH] = frozen
+    o_data[s, O_ASLOT] = a
+    o_data[s, O_PSLOT] = p
+    o_data[s, O_ISLOT] = ins
+    return S.OK

@@ -1,0 +1,135 @@
+"""Brinson equity attribution: Brinson-Hood-Beebower and Brinson-Fachler, single and linked periods."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from risk._checks import WEIGHT_TOLERANCE, check_choice
+from risk.linking import LINKINGS, link_coefficients
+
+MODELS = ("BF", "BHB")
+EFFECT_COLUMNS = ["allocation", "selection", "interaction"]
+
+
+def brinson_arrays(wp: np.ndarray, wb: np.ndarray, rp: np.ndarray, rb: np.ndarray,
+                   model: str = "BF", effects: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Allocation, selection and interaction along the last (sector) axis; any leading axes broadcast."""
+    rb_total = np.sum(wb * rb, axis=-1, keepdims=True)
+    dw = wp - wb
+    alloc = dw * (rb - rb_total) if model == "BF" else dw * rb
+    if effects == 3:
+        return alloc, wb * (rp - rb), dw * (rp - rb)
+    # Two-effect form: selection on portfolio weights absorbs the interaction.
+    return alloc, wp * (rp - rb), np.zeros_like(alloc)
+
+
+def _series(x: Any, name: str) -> pd.Series:
+    if isinstance(x, pd.Series):
+        s = x
+    elif isinstance(x, Mapping):
+        s = pd.Series(dict(x))
+    else:
+        raise ValueError(f"{name}: must be a pandas Series (or mapping) indexed by sector, got {type(x).__name__}")
+    if s.index.has_duplicates:
+        raise ValueError(f"{name}: duplicate sectors {list(s.index[s.index.duplicated()][:3])}")
+    try:
+        return s.astype(float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: values must be numeric") from None
+
+
+def align_sectors(wp: Any, wb: Any, rp: Any, rb: Any) -> pd.DataFrame:
+    """Align the four inputs on the union of sectors and fill returns where a side holds nothing.
+
+    A missing weight is zero. A sector the portfolio does not hold takes the
+    benchmark's sector return (no selection); a sector the benchmark does not
+    hold takes the benchmark's total return (its allocation is then measured
+    against the benchmark as a whole). A missing or NaN return where the weight
+    is non-zero, or weights not summing to one, raise ValueError.
+    """
+    wp, wb, rp, rb = (_series(v, n) for v, n in ((wp, "wp"), (wb, "wb"), (rp, "rp"), (rb, "rb")))
+    idx = wp.index.union(wb.index).union(rp.index).union(rb.index)
+    df = pd.DataFrame({"wp": wp, "wb": wb, "rp": rp, "rb": rb}, index=idx)
+    for w in ("wp", "wb"):
+        df[w] = df[w].fillna(0.0)
+        if not np.isfinite(df[w]).all():
+            raise ValueError(f"{w}: weights must be finite")
+        total = df[w].sum()
+        if abs(total - 1.0) > WEIGHT_TOLERANCE:
+            raise ValueError(f"{w}: weights must sum to 1 (tolerance {WEIGHT_TOLERANCE:g}), got {total:.10g}")
+    for r, w in (("rp", "wp"), ("rb", "wb")):
+        bad = df[r].isna() & (df[w] != 0)
+        if bad.any():
+            raise ValueError(f"{r}: missing or NaN return for sector {bad[bad].index[0]!r} which has weight {df.loc[bad[bad].index[0], w]:.6g}")
+        if np.isinf(df[r]).any():
+            raise ValueError(f"{r}: returns must be finite")
+    rb_total = float((df.wb * df.rb.fillna(0.0)).sum())
+    df["rb"] = df["rb"].fillna(rb_total)
+    df["rp"] = df["rp"].fillna(df["rb"])
+    return df
+
+
+def brinson(wp: Any, wb: Any, rp: Any, rb: Any, model: str = "BF", effects: int = 3) -> pd.DataFrame:
+    """Single-period Brinson attribution by sector: columns allocation, selection, interaction, total.
+
+    ``model`` is "BF" (Brinson-Fachler, allocation against the benchmark total)
+    or "BHB" (Brinson-Hood-Beebower); ``effects=2`` folds interaction into
+    selection. The effects add up to the active return ``sum(wp rp) - sum(wb rb)``.
+    """
+    check_choice(model, "model", MODELS)
+    if effects not in (2, 3):
+        raise ValueError(f"effects: must be 2 or 3, got {effects!r}")
+    df = align_sectors(wp, wb, rp, rb)
+    a, s, i = brinson_arrays(df.wp.to_numpy(), df.wb.to_numpy(), df.rp.to_numpy(), df.rb.to_numpy(), model, effects)
+    out = pd.DataFrame({"allocation": a, "selection": s, "interaction": i}, index=df.index)
+    out.index.name = "sector"
+    out["total"] = out.sum(axis=1)
+    out.attrs.update(portfolio_return=float((df.wp * df.rp).sum()), benchmark_return=float((df.wb * df.rb).sum()),
+                     model=model, effects=effects)
+    out.attrs["active_return"] = out.attrs["portfolio_return"] - out.attrs["benchmark_return"]
+    return out
+
+
+@dataclass(frozen=True)
+class LinkedAttribution:
+    """Linked multi-period attribution: per-sector effects plus the compounded returns they reconcile to."""
+
+    effects: pd.DataFrame  # sector x allocation, selection, interaction, total (linked)
+    by_period: pd.DataFrame  # (period, sector) x unlinked single-period effects
+    coefficients: np.ndarray  # one linking coefficient per period
+    portfolio_return: float
+    benchmark_return: float
+    active_return: float  # compounded portfolio minus compounded benchmark return
+    linking: str
+
+
+def _period_inputs(p: Any, k: int) -> tuple:
+    if isinstance(p, Mapping):
+        try:
+            return p["wp"], p["wb"], p["rp"], p["rb"]
+        except KeyError as exc:
+            raise ValueError(f"periods[{k}]: missing key {exc.args[0]!r}; need wp, wb, rp, rb") from None
+    if isinstance(p, (tuple, list)) and len(p) == 4:
+        return tuple(p)
+    raise ValueError(f"periods[{k}]: must be a (wp, wb, rp, rb) tuple or a mapping with those keys")
+
+
+def brinson_linked(periods: Sequence[Any], linking: str = "carino", model: str = "BF", effects: int = 3) -> LinkedAttribution:
+    """Brinson over several periods, linked by "carino", "menchero" or "grap" to the compounded active return."""
+    check_choice(linking, "linking", LINKINGS)
+    periods = list(periods)
+    if not periods:
+        raise ValueError("periods: at least one period is required")
+    frames = [brinson(*_period_inputs(p, k), model=model, effects=effects) for k, p in enumerate(periods)]
+    rp = np.array([f.attrs["portfolio_return"] for f in frames])
+    rb = np.array([f.attrs["benchmark_return"] for f in frames])
+    coef = link_coefficients(rp, rb, linking)
+    by_period = pd.concat(frames, keys=range(len(frames)), names=["period", "sector"])
+    linked = by_period[EFFECT_COLUMNS].mul(np.repeat(coef, [len(f) for f in frames]), axis=0)
+    eff = linked.groupby(level="sector", sort=False).sum()
+    eff["total"] = eff.sum(axis=1)
+    cp, cb = float(np.prod(1 + rp) - 1), float(np.prod(1 + rb) - 1)
+    return LinkedAttribution(eff, by_period, coef, cp, cb, cp - cb, linking)

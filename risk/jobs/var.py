@@ -1,0 +1,68 @@
+"""Batch VaR/ES job: current holdings revalued over the last ``window`` days of asset returns."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from risk.backtest import basel_zone, christoffersen, kupiec
+from risk.jobs.common import daily_matrix, dense_positions, grid_results, holdings_asof
+from risk.store import trading_days
+from risk.var import value_at_risk
+
+KINDS = ("equity", "bond", "mixed")
+TABLES = ("holdings", "prices", "asset_returns")
+DEFAULTS = {"method": "historical", "confidences": [0.95, 0.99], "horizon": 1, "scaling": "sqrt",
+            "window": 250, "backtest_days": 0}
+ZONE_CODE = {"green": 0.0, "yellow": 1.0, "red": 2.0}
+
+
+def metric_suffix(c: float) -> str:
+    """'99' for 0.99, '97.5' for 0.975: the suffix used in metric names."""
+    return f"{c * 100:g}"
+
+
+def load(con, date, chunks, params):
+    """Weights, NAVs and the shared (days x assets) return matrix for every chunk of portfolios."""
+    pids = [p for c in chunks for p in c]
+    h = holdings_asof(con, pids, date)
+    keys = np.unique(h.asset_key.to_numpy())
+    n_days = params["window"] + params["backtest_days"]
+    days = trading_days(con, date, n_days)
+    r = daily_matrix(con, keys, days, "asset_returns", "ret")
+    px = daily_matrix(con, keys, days[-1:], "prices", "close")[0]
+    mv = dense_positions(h, pids, keys) * px[:, None]
+    nav = mv.sum(axis=0)
+    bad = nav <= 0
+    if bad.any():
+        raise ValueError(f"holdings: portfolio {pids[int(np.argmax(bad))]!r} has a non-positive NAV {nav[bad][0]:.6g}")
+    w = mv / nav
+    out, k = [], 0
+    for c in chunks:
+        out.append({"pids": list(c), "weights": w[:, k:k + len(c)], "nav": nav[k:k + len(c)]})
+        k += len(c)
+    return {"returns": r}, out
+
+
+def compute(shared, payload, params) -> pd.DataFrame:
+    """VaR/ES (as returns and amounts) per portfolio and confidence; optional rolling backtest."""
+    r, w, nav, pids = shared["returns"], payload["weights"], payload["nav"], payload["pids"]
+    win, bt = params["window"], params["backtest_days"]
+    x = r @ w  # all portfolio return series in one product
+    metrics, cols = ["nav", "volatility"], [nav, x[-win:].std(axis=0, ddof=1)]
+    for c in params["confidences"]:
+        res = value_at_risk(x[-win:], method=params["method"], confidence=c, horizon=params["horizon"],
+                            scaling=params["scaling"])
+        s = metric_suffix(c)
+        metrics += [f"var_{s}", f"es_{s}", f"var_{s}_amount", f"es_{s}_amount"]
+        cols += [res.var, res.es, res.var * nav, res.es * nav]
+        if bt:
+            f = np.array([value_at_risk(x[t - win:t], method=params["method"], confidence=c).var
+                          for t in range(x.shape[0] - bt, x.shape[0])])  # forecast for day t from the days before
+            hits = -x[-bt:] > f
+            cc = [christoffersen(hits[:, j], p=1 - c) for j in range(len(pids))]
+            n_exc = hits.sum(axis=0)
+            metrics += [f"exceptions_{s}", f"kupiec_p_{s}", f"christoffersen_p_{s}", f"cc_p_{s}", f"basel_zone_{s}"]
+            cols += [n_exc.astype(float), np.array([kupiec(int(e), bt, 1 - c).p_value for e in n_exc]),
+                     np.array([v.p_value for v in cc]), np.array([v.cc_p_value for v in cc]),
+                     np.array([ZONE_CODE[basel_zone(int(e), bt, 1 - c).zone] for e in n_exc])]
+    return grid_results(pids, metrics, np.column_stack(cols))

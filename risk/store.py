@@ -1,0 +1,226 @@
+"""DuckDB storage: create the schema, load Parquet/CSV, read job inputs, write and look up results."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from risk.schema import INPUT_TABLES, KEYED_TABLES, TABLES
+
+
+def connect(path: str | Path, read_only: bool = False, create: bool = False):
+    """Open a DuckDB database file; a missing file is an error unless ``create``."""
+    import duckdb
+
+    p = Path(path)
+    if not create and str(path) != ":memory:" and not p.exists():
+        raise FileNotFoundError(f"--db: database file {str(p)!r} does not exist (create one with 'foreland risk generate')")
+    try:
+        con = duckdb.connect(str(p), read_only=read_only)
+    except duckdb.Error as exc:
+        raise OSError(f"--db: cannot open {str(p)!r}: {exc}") from None
+    if create:
+        create_schema(con)
+    return con
+
+
+def create_schema(con) -> None:
+    """Create every table of the risk store that does not exist yet."""
+    for name, cols in TABLES.items():
+        con.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols})")
+
+
+def table_columns(name: str) -> list[str]:
+    """Column names of a schema table, in order."""
+    cols = []
+    for part in TABLES[name].replace("\n", " ").split(","):
+        tok = part.strip().split()
+        if tok and tok[0] != "PRIMARY":
+            cols.append(tok[0])
+    return cols
+
+
+def insert_frame(con, table: str, df: pd.DataFrame) -> int:
+    """Append a DataFrame whose columns are exactly the table's; returns the row count."""
+    cols = table_columns(table)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise ValueError(f"{table}: missing columns {', '.join(missing)}")
+    con.register("_risk_insert", df[cols])
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM _risk_insert")
+    finally:
+        con.unregister("_risk_insert")
+    return len(df)
+
+
+def load_file(con, table: str, path: str | Path, replace: bool = False) -> int:
+    """Fill an input table from a Parquet or CSV file with the table's column names."""
+    if table not in INPUT_TABLES:
+        raise ValueError(f"--table: must be one of {', '.join(INPUT_TABLES)}, got {table!r}")
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"--file: {str(p)!r} does not exist")
+    reader = {".parquet": "read_parquet", ".csv": "read_csv_auto"}.get(p.suffix.lower())
+    if reader is None:
+        raise ValueError(f"--file: must end in .parquet or .csv, got {p.name!r}")
+    cols = table_columns(table)
+    have = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}(?)", [str(p)]).fetchall()]
+    select = ", ".join(f"f.{c}" for c in cols)
+    join = ""
+    if table in KEYED_TABLES and "asset_key" not in have and "asset_id" in have:
+        # Files name assets by id; the store keys its daily facts by the integer asset_key.
+        unknown = con.execute(f"SELECT DISTINCT f.asset_id FROM {reader}(?) f ANTI JOIN assets a USING (asset_id) LIMIT 1",
+                              [str(p)]).fetchall()
+        if unknown:
+            raise ValueError(f"--file: asset_id {unknown[0][0]!r} in {p.name} is not in the assets table (load assets first)")
+        select = select.replace("f.asset_key", "a.asset_key")
+        join = " JOIN assets a USING (asset_id)"
+        have.append("asset_key")
+    missing = [c for c in cols if c not in have]
+    if missing:
+        raise ValueError(f"--file: {p.name} lacks columns {', '.join(missing)} needed by table {table}")
+    create_schema(con)
+    if replace:
+        con.execute(f"DELETE FROM {table}")
+    n0 = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+    con.execute(f"INSERT INTO {table} SELECT {select} FROM {reader}(?) f{join}", [str(p)])
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - n0
+
+
+def check_tables(con, names: Iterable[str]) -> None:
+    """Raise ValueError naming the first required table that is absent or empty."""
+    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    for n in names:
+        if n not in have or con.execute(f"SELECT count(*) FROM {n}").fetchall()[0][0] == 0:
+            raise ValueError(f"--db: table {n!r} is missing or empty; load it or run 'foreland risk generate'")
+
+
+def resolve_date(con, date: str | dt.date | None) -> dt.date:
+    """The as-of date: the given one if it is a trading day in asset_returns, else the latest one."""
+    if date is None:
+        d = con.execute("SELECT max(date) FROM asset_returns").fetchall()[0][0]
+        if d is None:
+            raise ValueError("--db: asset_returns is empty; nothing to compute")
+        return d
+    try:
+        d = dt.date.fromisoformat(str(date))
+    except ValueError:
+        raise ValueError(f"--date: must be YYYY-MM-DD, got {date!r}") from None
+    if con.execute("SELECT count(*) FROM asset_returns WHERE date = ?", [d]).fetchall()[0][0] == 0:
+        raise ValueError(f"--date: {d} is not a trading day with returns in asset_returns")
+    return d
+
+
+def resolve_portfolios(con, requested: Sequence[str] | None, kinds: Sequence[str]) -> list[str]:
+    """Portfolio ids to run: all of the given kinds by default; an unknown id raises ValueError."""
+    rows = con.execute("SELECT portfolio_id, kind FROM portfolios ORDER BY portfolio_id").fetchall()
+    known = dict(rows)
+    if not requested:
+        out = [p for p, k in rows if k in kinds]
+        if not out:
+            raise ValueError(f"--portfolios: the database has no portfolio of kind {'/'.join(kinds)}")
+        return out
+    out = []
+    for p in requested:
+        if p not in known:
+            sample = ", ".join(list(known)[:5])
+            raise ValueError(f"--portfolios: unknown portfolio {p!r} (known ids look like: {sample})")
+        if known[p] not in kinds:
+            raise ValueError(f"--portfolios: {p!r} is a {known[p]} portfolio; this job takes {'/'.join(kinds)}")
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def trading_days(con, end: dt.date, count: int) -> np.ndarray:
+    """The last ``count`` trading days up to ``end`` inclusive (datetime64[D], ascending)."""
+    rows = con.sql("SELECT date FROM asset_returns WHERE date <= $end GROUP BY date ORDER BY date DESC LIMIT $n",
+                   params={"end": end, "n": count}).fetchnumpy()["date"]
+    days = np.sort(np.asarray(rows, dtype="datetime64[D]"))
+    if len(days) < count:
+        raise ValueError(f"--window: needs {count} trading days up to {end}, the database has {len(days)}")
+    return days
+
+
+def pivot(ids: np.ndarray, dates: np.ndarray, values: np.ndarray, id_order: np.ndarray,
+          date_order: np.ndarray, what: str) -> np.ndarray:
+    """Dense (dates x ids) matrix from long rows; a missing cell raises ValueError naming it."""
+    id_order = np.asarray(id_order)
+    sorter = np.argsort(id_order)
+    col = sorter[np.searchsorted(id_order, ids, sorter=sorter)]
+    row = np.searchsorted(date_order, dates)
+    out = np.full((len(date_order), len(id_order)), np.nan)
+    out[row, col] = values
+    bad = np.isnan(out)
+    if bad.any():
+        r, c = np.argwhere(bad)[0]
+        n = int(bad.sum())
+        raise ValueError(f"{what}: missing or NaN value for {id_order[c]!r} on {date_order[r]}"
+                         + (f" ({n} missing cells in all)" if n > 1 else ""))
+    return out
+
+
+def params_key(params: dict[str, Any]) -> str:
+    """Canonical JSON of a job's parameters, stored with each run to tell reruns apart."""
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def done_portfolios(con, job: str, date: dt.date, params: dict[str, Any]) -> set[str]:
+    """Portfolios whose (job, date) run finished with these same parameters."""
+    rows = con.execute(
+        "SELECT portfolio_id FROM risk_runs WHERE job = ? AND date = ? AND status = 'done' AND params = ?",
+        [job, date, params_key(params)],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def write_results(con, job: str, date: dt.date, params: dict[str, Any], results: pd.DataFrame,
+                  portfolios: Sequence[str], seconds: float, attempts: int = 1) -> None:
+    """Replace the results of (job, portfolio, date) for ``portfolios`` and mark them done, atomically."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        ids = pd.DataFrame({"portfolio_id": list(portfolios)})
+        con.register("_risk_ids", ids)
+        con.execute("DELETE FROM risk_results WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
+        con.execute("DELETE FROM risk_runs WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
+        if len(results):
+            res = results.assign(job=job, date=pd.Timestamp(date))
+            insert_frame(con, "risk_results", res)
+        runs = ids.assign(job=job, date=pd.Timestamp(date), params=params_key(params), status="done", error=None,
+                          attempts=attempts, seconds=seconds, finished_at=pd.Timestamp.now(tz=None))
+        insert_frame(con, "risk_runs", runs)
+        con.unregister("_risk_ids")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+
+
+def write_failure(con, job: str, date: dt.date, params: dict[str, Any], portfolios: Sequence[str], error: str,
+                  attempts: int) -> None:
+    """Record failed (job, portfolio, date) runs so a rerun retries them and reports the error."""
+    ids = pd.DataFrame({"portfolio_id": list(portfolios)})
+    con.register("_risk_ids", ids)
+    con.execute("DELETE FROM risk_runs WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
+    con.unregister("_risk_ids")
+    runs = ids.assign(job=job, date=pd.Timestamp(date), params=params_key(params), status="failed",
+                      error=error[:2000], attempts=attempts, seconds=None, finished_at=pd.Timestamp.now(tz=None))
+    insert_frame(con, "risk_runs", runs)
+
+
+def read_results(con, job: str, date: dt.date | None = None, portfolios: Sequence[str] | None = None) -> pd.DataFrame:
+    """Stored results of a job as a long DataFrame (portfolio_id, date, item, metric, value)."""
+    q = "SELECT portfolio_id, date, item, metric, value FROM risk_results WHERE job = ?"
+    args: list[Any] = [job]
+    if date is not None:
+        q += " AND date = ?"
+        args.append(date)
+    df = con.execute(q + " ORDER BY portfolio_id, item, metric", args).df()
+    if portfolios is not None:
+        df = df[df.portfolio_id.isin(list(portfolios))]
+    return df

@@ -1,0 +1,1 @@
+"""Reusable cocotb drivers and benches for foreland kernels."""
