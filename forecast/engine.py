@@ -174,7 +174,10 @@ def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: C
         W.append(w)
         obj.append(o)
     tr.weights, tr.val_objective = np.stack(W), np.stack(obj)
-    tr.info = {"n_train": int(len(train_rows)), "n_val": int(len(vpos))}
+    # a sample of training inputs: LIME perturbs around an instance using these feature distributions
+    bg = train_rows[np.random.default_rng(cfg.seed).permutation(len(train_rows))[:500]]
+    tr.info = {"n_train": int(len(train_rows)), "n_val": int(len(vpos)),
+               "lime_background": (feat.X[bg].copy(), feat.future[bg].copy())}
     return tr
 
 
@@ -266,3 +269,40 @@ def train_final(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config,
     train = np.flatnonzero((idx <= train_hi) & (idx > train_hi - cfg.train_days) & ds.labeled)
     val = np.flatnonzero((idx >= val_lo) & (idx <= last) & ds.labeled)
     return fit_models(ds, train, val, cfg, bar=progress_bar)
+
+
+def forecast_latest(tr: Trained, panel: pd.DataFrame, calendar: pd.DataFrame | None, as_of: str | None = None) -> pd.DataFrame:
+    """Forecasts for T+1..T+5 of every eligible contract from day ``as_of`` (default: the last day in the data).
+
+    Returns a long table: date, contract, product, target, model, h, forecast.
+    """
+    ds = make_dataset(panel, calendar, tr.cfg)
+    check_compatible(tr, ds)
+    d = ds.feat.panel["date"]
+    day = d.max() if as_of is None else pd.Timestamp(as_of)
+    rows = np.flatnonzero((d == day).values & ds.eligible)
+    if len(rows) == 0:
+        raise ValueError(f"as_of: no contract on {day.date()} has {SEQ_IN} days of history and "
+                         f"5-day mean volume >= min_volume={tr.cfg.min_volume}")
+    preds = predict_models(tr, ds, rows)
+    preds["fused"] = fused_forecast(tr, preds)
+    sub = ds.feat.panel.iloc[rows]
+    recs = []
+    for name, p in preds.items():
+        for k, t in enumerate(tr.targets):
+            for h in range(HORIZON):
+                recs.append(pd.DataFrame({"date": sub["date"].values, "contract": sub["contract"].values,
+                                          "product": sub["product"].values, "target": t, "model": name,
+                                          "h": h + 1, "forecast": p[:, k, h]}))
+    return pd.concat(recs, ignore_index=True)
+
+
+def check_compatible(tr: Trained, ds: Dataset) -> None:
+    """Raise ValueError if the data's features or targets differ from those the model was trained on."""
+    if list(ds.feat.names) != tr.feature_names or list(ds.feat.future_names) != tr.future_names:
+        missing = sorted(set(tr.feature_names) - set(ds.feat.names))
+        extra = sorted(set(ds.feat.names) - set(tr.feature_names))
+        raise ValueError(f"data: features differ from the trained model's (missing {missing[:5]}, extra {extra[:5]}); "
+                         "pass the same kind of data and calendar as at training")
+    if list(ds.feat.targets) != tr.targets:
+        raise ValueError(f"data: targets {ds.feat.targets} differ from the trained model's {tr.targets}")

@@ -26,7 +26,10 @@ def fit_arima(y: np.ndarray, order: tuple[int, int, int] = DEFAULT_ORDER) -> dic
     p, d, q = order
     if d not in (0, 1) or p < 0 or q < 0:
         raise ValueError(f"order: need p, q >= 0 and d in {{0, 1}}, got {order}")
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # one BLAS thread: the state-space matrices are tiny, and extra threads only fight on a shared machine
+    with warnings.catch_warnings(), threadpool_limits(1):
         warnings.simplefilter("ignore")  # convergence chatter on short series; forecasts are sanity-checked
         res = ARIMA(np.asarray(y, dtype=float), order=order, trend="c" if d == 0 else "n").fit()
     names = list(res.model.param_names)

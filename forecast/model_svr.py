@@ -23,24 +23,30 @@ class SVRForecaster:
 
     def fit(self, X: np.ndarray, future: np.ndarray, Z: np.ndarray) -> "SVRForecaster":
         """Fit on X (n, F), future (n, 5, G) and log-change targets Z (n, n_targets, 5)."""
-        from sklearn.pipeline import make_pipeline
-        from sklearn.preprocessing import StandardScaler
-        from sklearn.svm import SVR
+        from threadpoolctl import threadpool_limits
 
         n = len(X)
         if n < 10:
             raise ValueError("training data: need at least 10 forecast origins for the SVR")
         # keep the most recent samples: SVR training is quadratic in n and recent data matter most
         idx = np.arange(max(0, n - self.max_train), n)
-        for k in range(Z.shape[1]):
-            for h in range(HORIZON):
-                z = Z[idx, k, h]
-                scale = float(np.std(z)) or 1.0
-                m = make_pipeline(StandardScaler(), SVR(C=self.C, epsilon=self.epsilon, gamma="scale"))
-                m.fit(self.design(X[idx], future[idx], h), z / scale)
-                self.models[(k, h)], self.scales[(k, h)] = m, scale
+        with threadpool_limits(1):
+            self._fit_all(X[idx], future[idx], Z[idx])
         self.n_targets = Z.shape[1]
         return self
+
+    def _fit_all(self, X: np.ndarray, future: np.ndarray, Z: np.ndarray) -> None:
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import SVR
+
+        for k in range(Z.shape[1]):
+            for h in range(HORIZON):
+                z = Z[:, k, h]
+                scale = float(np.std(z)) or 1.0
+                m = make_pipeline(StandardScaler(), SVR(C=self.C, epsilon=self.epsilon, gamma="scale"))
+                m.fit(self.design(X, future, h), z / scale)
+                self.models[(k, h)], self.scales[(k, h)] = m, scale
 
     def predict_change(self, X: np.ndarray, future: np.ndarray) -> np.ndarray:
         """Predicted log changes, shape (n, n_targets, 5)."""

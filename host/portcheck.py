@@ -67,6 +67,7 @@ def _module_spans(text: str) -> list[tuple[str, int, int, bool]]:
 
 
 def _top_module_text(text: str, top: str | None) -> tuple[str, str]:
+    text = _COMMENT_RE.sub(" ", text)  # a 'module' inside a comment is not a module
     spans = _module_spans(text)
     if not spans:
         raise PortMismatch("no module found in the Verilog text")

@@ -23,10 +23,15 @@ from kernels import riskgate_spec as S
 
 BACKENDS = ("cpu", "rtl", "auto")
 
-# CPU table sizes: at least these many buckets, grown to keep loads <= 50%.
-MIN_ACCOUNT_BUCKETS = 1024
-MIN_POSITION_BUCKETS = 4096
-DEFAULT_ORDER_BUCKETS = 1 << 16  # x 4 ways = 262,144 open orders + ids used today
+# CPU default geometry. The RTL's W = 4 ways (kernels/riskgate_tables.py) is what
+# an FPGA affords; in DRAM the CPU takes 16 ways by default, because a W-way
+# table overflows a bucket long before it fills (Poisson tails): 100k accounts
+# need 4M slots at W = 4 but 512k at W = 16. Pass ways=/..._buckets= (e.g. the
+# RTL's geometry) to reproduce another table layout exactly.
+CPU_WAYS = 16
+MIN_ACCOUNT_BUCKETS = 64
+MIN_POSITION_BUCKETS = 256
+DEFAULT_ORDER_ROWS = 100_000  # live order ids (open + used today) sized for when not told
 
 
 def resolve_backend(backend: str) -> str:
@@ -48,8 +53,12 @@ class RiskGate:
     """The pre-trade risk gate: load tables, decide messages, snapshot the tables."""
 
     def __init__(self, backend: str = "auto", *, account_buckets: int | None = None,
-                 position_buckets: int | None = None, order_buckets: int | None = None, ways: int | None = None):
+                 position_buckets: int | None = None, order_buckets: int | None = None, ways: int | None = None,
+                 order_rows: int = DEFAULT_ORDER_ROWS):
         self.backend = resolve_backend(backend)
+        if order_rows < 0:
+            raise ValueError(f"order_rows: must be >= 0, got {order_rows}")
+        self._order_rows = int(order_rows)
         self._sizes = dict(account_buckets=account_buckets, position_buckets=position_buckets,
                            order_buckets=order_buckets, ways=ways)
         self._impl = None
@@ -70,8 +79,22 @@ class RiskGate:
         bad_codes = np.setdiff1d(ords["code"], ins["code"])
         if len(bad_codes):
             raise ValueError(f"orders.code: code {int(bad_codes[0]):06d} is not in instruments")
-        self._impl = self._make_backend(len(acc["account"]), len(pos["account"]), len(ords["order_id"]))
-        self._impl.load(ins, acc, pos, ords)
+        auto = self._auto_sizes(len(acc["account"]), len(pos["account"]), len(ords["order_id"]))
+        for _ in range(12):
+            impl = self._make_backend(auto)
+            try:
+                impl.load(ins, acc, pos, ords)
+                break
+            except ValueError as exc:
+                # A set-associative table overflows a bucket long before it is full;
+                # sizes we chose ourselves double and retry, sizes the caller gave are final.
+                table = getattr(exc, "table", None)
+                key = {"accounts": "account_buckets", "positions": "position_buckets",
+                       "orders": "order_buckets"}.get(table)
+                if key is None or self._sizes[key] is not None:
+                    raise
+                auto[key] *= 2
+        self._impl = impl
         self._single = None
         return self
 
@@ -83,22 +106,27 @@ class RiskGate:
     load_parquet = load_state
     load_duckdb = load_state
 
-    def _make_backend(self, n_acc: int, n_pos: int, n_ord: int):
+    def _auto_sizes(self, n_acc: int, n_pos: int, n_ord: int) -> dict[str, int]:
+        from kernels.riskgate_cpu import buckets_for
+
         z = self._sizes
+        ways = z["ways"] or CPU_WAYS
+        # buys add position rows at run time: room for two more per account
+        return {
+            "account_buckets": z["account_buckets"] or buckets_for(n_acc, ways, MIN_ACCOUNT_BUCKETS),
+            "position_buckets": z["position_buckets"] or buckets_for(n_pos + 2 * n_acc, ways, MIN_POSITION_BUCKETS),
+            "order_buckets": z["order_buckets"] or buckets_for(max(n_ord, self._order_rows), ways),
+            "ways": ways,
+        }
+
+    def _make_backend(self, sizes: dict[str, int]):
         if self.backend == "rtl":
             from host import riskgate_rtl
 
-            return riskgate_rtl.RtlGate(**{k: v for k, v in z.items() if v is not None})
-        from kernels import riskgate_tables as T
-        from kernels.riskgate_cpu import CpuGate, buckets_for
+            return riskgate_rtl.RtlGate(**{k: v for k, v in self._sizes.items() if v is not None})
+        from kernels.riskgate_cpu import CpuGate
 
-        ways = z["ways"] or T.WAYS
-        return CpuGate(
-            account_buckets=z["account_buckets"] or buckets_for(n_acc, ways, MIN_ACCOUNT_BUCKETS),
-            position_buckets=z["position_buckets"] or buckets_for(max(n_pos, 4 * n_acc), ways, MIN_POSITION_BUCKETS),
-            order_buckets=z["order_buckets"] or buckets_for(n_ord, ways, DEFAULT_ORDER_BUCKETS),
-            ways=ways,
-        )
+        return CpuGate(**sizes)
 
     def _gate(self):
         if self._impl is None:

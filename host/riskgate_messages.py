@@ -27,9 +27,11 @@ def _type_bytes(s: pd.Series) -> np.ndarray:
         v = s.to_numpy()
         ok = (v >= 1) & (v <= 4)
         return np.where(ok, v, 0).astype(np.uint8)
-    mapped = s.map(lambda x: S.MSG_TYPE_NAMES.get(x, 0) if isinstance(x, str) else
-                   (int(x) if isinstance(x, (int, np.integer)) and 1 <= int(x) <= 4 else 0))
-    return mapped.to_numpy(dtype=np.uint8)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    # exact names only; anything else (other strings, numbers in a text column, NaN) -> 0
+    mapped = s.map(S.MSG_TYPE_NAMES)
+    return mapped.fillna(0).to_numpy(dtype=np.uint8)
 
 
 def _field(s: pd.Series | None, n: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:

@@ -230,6 +230,8 @@ class VerilatedDevice(Device):
         self.msg_width, self.out_width = msg_width, out_width
         self._mod = build_model(verilog, msg_width, out_width, _trace_kind(trace), expected)
         self._model = self._mod.Model(str(trace) if trace is not None else "")
+        # A top that carries its own map (``top.regmap``) is checked against it by default.
+        regmap = regmap if regmap is not None else getattr(design, "regmap", None)
         self.regmap = regmap
         if regmap is not None:
             regmap.check_device(self)

@@ -112,3 +112,61 @@ def ppnd16_np(u: np.ndarray) -> np.ndarray:
         zt = np.where(near, _horner(C, rn) / _horner(D, rn), _horner(E, rf) / _horner(F, rf))
         z[tail_mask] = np.where(qt < 0.0, -zt, zt)
     return z
+
+
+# --- Vectorisable tail (used by the Numba Monte Carlo kernel) -------------------------------
+# glibc's log is a scalar call that stops LLVM from vectorising the tail loop; this
+# log (fdlibm's e_log.c reduction and minimax polynomial, error < 1 ulp) is plain
+# arithmetic on the float's bits, so the whole tail vectorises.
+LN2_HI = 6.93147180369123816490e-01
+LN2_LO = 1.90821492927058770002e-10
+LG1, LG2, LG3, LG4 = 6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01, \
+    2.222219843214978396e-01
+LG5, LG6, LG7 = 1.818357216161805012e-01, 1.531383769920937332e-01, 1.479819860511658591e-01
+_MANT = 0x000FFFFFFFFFFFFF
+_SQRT2_BITS_M = 0x6A09E667F3BCD  # mantissa bits of sqrt(2)
+
+
+@njit(cache=True, error_model="numpy")
+def log_batch(x, n, e_work):
+    """In-place natural log of x[:n] (positive normal floats), vectorisable; e_work: int64 scratch [>= n]."""
+    bits = x.view(np.int64)
+    for k in range(n):
+        b = bits[k]
+        m = b & _MANT
+        # reduce the mantissa to [sqrt(2)/2, sqrt(2)): exponent 1022 when above sqrt(2)
+        big = m > _SQRT2_BITS_M
+        e_work[k] = ((b >> 52) & 0x7FF) - 1023 + (1 if big else 0)
+        bits[k] = m | ((0x3FE if big else 0x3FF) << 52)
+    for k in range(n):
+        f = x[k] - 1.0
+        s = f / (2.0 + f)
+        z = s * s
+        w = z * z
+        t1 = w * (LG2 + w * (LG4 + w * LG6))
+        t2 = z * (LG1 + w * (LG3 + w * (LG5 + w * LG7)))
+        R = t2 + t1
+        hfsq = 0.5 * f * f
+        dk = np.float64(e_work[k])
+        x[k] = dk * LN2_HI - ((hfsq - (s * (hfsq + R) + dk * LN2_LO)) - f)
+
+
+@njit(cache=True, error_model="numpy")
+def tail_batch(u, idx, n, z, r_work, e_work):
+    """z[idx[k]] = AS241 tail value of u[idx[k]] for k < n (all |u - 0.5| > 0.425, min(u, 1-u) > 1e-300)."""
+    for k in range(n):
+        i = idx[k]
+        r_work[k] = min(u[i], 1.0 - u[i])
+    log_batch(r_work, n, e_work)
+    for k in range(n):
+        r = math.sqrt(-r_work[k])
+        rn = r - CONST2
+        rf = r - SPLIT2
+        num = (((((((c7 * rn + c6) * rn + c5) * rn + c4) * rn + c3) * rn + c2) * rn + c1) * rn + c0)
+        den = (((((((d7 * rn + d6) * rn + d5) * rn + d4) * rn + d3) * rn + d2) * rn + d1) * rn + 1.0)
+        numf = (((((((e7 * rf + e6) * rf + e5) * rf + e4) * rf + e3) * rf + e2) * rf + e1) * rf + e0)
+        denf = (((((((f7 * rf + f6) * rf + f5) * rf + f4) * rf + f3) * rf + f2) * rf + f1) * rf + 1.0)
+        r_work[k] = num / den if r <= SPLIT2 else numf / denf
+    for k in range(n):
+        i = idx[k]
+        z[i] = math.copysign(r_work[k], u[i] - 0.5)

@@ -4,10 +4,16 @@ Hardware-faithful storage (see docs/riskgate-companion.md): accounts,
 positions and orders live in W-way set-associative hash tables whose bucket
 function, ways and placement rule (lowest free way) come from
 ``kernels/riskgate_tables.py``, so a full bucket gives the same TABLE_FULL
-decision here as in hdl/riskdb. Each table is a key array plus an int64
-record matrix (one row per slot, so a record is one or two cache lines).
+decision here as in hdl/riskdb.
+
+Memory layout, chosen for cache lines (the kernel is memory bound): each
+table has a key matrix whose rows are (key, tag) pairs, so one bucket's W
+ways are one contiguous scan, and an int64 record matrix. Tags: accounts 1 =
+used; positions store ``code + 1`` (0 = empty); orders ``day << 2 | state``.
 Orders refer to their account, position and instrument by slot, as the
-hardware does, so CANCEL and FILL need one lookup only.
+hardware does, so CANCEL and FILL need one lookup only. EOD is lazy for
+positions: each row keeps the day of its ``pending`` and is normalised
+(``available += pending``) when next touched or read.
 """
 from __future__ import annotations
 
@@ -47,19 +53,19 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 # ---- record layouts (columns of the int64 record matrices) ----------------
-# instruments (row = index given by T.instrument_slot)
+# instruments (row = i_index[code])
 I_STATUS, I_REF, I_UP, I_DOWN, I_LOT, I_CAGE, I_FEE = range(7)
 I_FIELDS = 7
 # accounts
 A_STATUS, A_CASH, A_CFROZEN, A_MAXQ, A_MAXV, A_MAXN, A_WIN_US, A_WIN, A_COUNT = range(9)
 A_FIELDS = 9
-# positions
-P_AVAIL, P_FROZEN, P_PENDING = range(3)
-P_FIELDS = 3
+# positions (P_DAY: the day P_PENDING belongs to)
+P_AVAIL, P_FROZEN, P_PENDING, P_DAY = range(4)
+P_FIELDS = 4
 # orders
 O_SIDE, O_PRICE, O_OPEN, O_FCASH, O_ASLOT, O_PSLOT, O_ISLOT = range(7)
 O_FIELDS = 7
-# order slot states
+# order slot states (low two bits of the tag)
 O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
 
 COUNT_CAP = 2**16  # the throttle count saturates here (see riskgate_model.COUNT_CAP)
@@ -69,65 +75,76 @@ TS_LIMIT = 2**63
 @njit(cache=True, inline="always")
 def fee(v: int, fee_q16: int) -> int:
     """``(v * fee_q16 + 65535) >> 16`` for v < 2**62 without a 78-bit product."""
-    return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65534) >> 16)
+    return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65535) >> 16)
 
 
-@njit(cache=True)
-def _order_find(o_key, o_state, o_day, ways, nb, order_id, day):
-    """Slot of the live entry for ``order_id`` (open, or used today), or -1."""
-    b = T.order_bucket(order_id, nb)
-    base = b * ways
-    for w in range(ways):
-        s = base + w
-        if o_key[s] == order_id:
-            st = o_state[s]
-            if st == O_OPEN_STATE or (st == O_CLOSED and o_day[s] == day):
-                return s
-    return -1
+@njit(cache=True, inline="always")
+def order_scan(o_kt, ways, nb, order_id, day):
+    """One pass over ``order_id``'s bucket: (slot of its live entry or -1, lowest free way or -1).
 
-
-@njit(cache=True)
-def _order_free_slot(o_state, o_day, ways, nb, order_id, day):
-    """Lowest free way of ``order_id``'s bucket (free = never used, or closed on an earlier day), or -1."""
+    Live = open, or closed with today's day number; free = never used, or
+    closed on an earlier day.
+    """
     base = T.order_bucket(order_id, nb) * ways
+    closed_today = np.uint64((day << 2) | O_CLOSED)
+    found = -1
+    free = -1
     for w in range(ways):
         s = base + w
-        st = o_state[s]
-        if st == O_FREE or (st == O_CLOSED and o_day[s] != day):
-            return s
-    return -1
+        tag = o_kt[s, 1]
+        st = tag & np.uint64(3)
+        live = st == O_OPEN_STATE or tag == closed_today
+        if live:
+            if o_kt[s, 0] == order_id:
+                found = s
+        elif free < 0:
+            free = s
+    return found, free
 
 
-@njit(cache=True)
-def account_find(a_key, a_used, ways, nb, account):
+@njit(cache=True, inline="always")
+def account_find(a_kt, ways, nb, account):
     """Slot of ``account`` in the accounts table, or -1."""
     base = T.account_bucket(account, nb) * ways
     for w in range(ways):
         s = base + w
-        if a_used[s] and a_key[s] == account:
+        if a_kt[s, 1] != 0 and a_kt[s, 0] == account:
             return s
     return -1
 
 
-@njit(cache=True)
-def position_find(p_acct, p_code, p_used, ways, nb, account, code):
-    """Slot of position ``(account, code)``, or -1."""
+@njit(cache=True, inline="always")
+def position_scan(p_kc, ways, nb, account, code):
+    """(slot of position ``(account, code)`` or -1, lowest free way or -1)."""
     base = T.position_bucket(account, code, nb) * ways
+    tag = np.uint64(code) + np.uint64(1)
+    free = -1
     for w in range(ways):
         s = base + w
-        if p_used[s] and p_acct[s] == account and p_code[s] == code:
-            return s
-    return -1
+        c = p_kc[s, 1]
+        if c == 0:
+            if free < 0:
+                free = s
+        elif c == tag and p_kc[s, 0] == account:
+            return s, free
+    return -1, free
+
+
+@njit(cache=True, inline="always")
+def position_normalise(p_data, p, day):
+    """Apply the EODs a position row has not seen yet: its pending shares become available."""
+    if p_data[p, P_DAY] != day:
+        p_data[p, P_AVAIL] += p_data[p, P_PENDING]
+        p_data[p, P_PENDING] = 0
+        p_data[p, P_DAY] = day
 
 
 @njit(cache=True)
-def position_free_slot(p_used, ways, nb, account, code):
-    """Lowest free way of position ``(account, code)``'s bucket, or -1."""
-    base = T.position_bucket(account, code, nb) * ways
-    for w in range(ways):
-        if not p_used[base + w]:
-            return base + w
-    return -1
+def normalise_all(p_kc, p_data, day):
+    """Normalise every used position row (before a snapshot)."""
+    for p in range(p_kc.shape[0]):
+        if p_kc[p, 1] != 0:
+            position_normalise(p_data, p, day)
 
 
 @njit(cache=True)
@@ -135,15 +152,15 @@ def process_batch(
     mtype, mside, mcode, maccount, morder, mprice, mqty, mts,
     out_accepted, out_reason,
     i_index, i_data,
-    a_key, a_used, a_data, a_ways,
-    p_acct, p_code, p_used, p_data, p_ways,
-    o_key, o_state, o_day, o_data, o_ways,
+    a_kt, a_data, a_ways,
+    p_kc, p_data, p_ways,
+    o_kt, o_data, o_ways,
     day_box,
 ):
     """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``."""
-    a_nb = a_key.shape[0] // a_ways
-    p_nb = p_acct.shape[0] // p_ways
-    o_nb = o_key.shape[0] // o_ways
+    a_nb = a_kt.shape[0] // a_ways
+    p_nb = p_kc.shape[0] // p_ways
+    o_nb = o_kt.shape[0] // o_ways
     n_codes = i_index.shape[0]
     day = day_box[0]
     for i in range(mtype.shape[0]):
@@ -154,13 +171,11 @@ def process_batch(
         elif t == S.MSG_NEW:
             reason = _new(
                 mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
-                i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
-                p_acct, p_code, p_used, p_data, p_ways, p_nb,
-                o_key, o_state, o_day, o_data, o_ways, o_nb,
+                i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb,
             )
         elif t == S.MSG_CANCEL:
-            s = _order_find(o_key, o_state, o_day, o_ways, o_nb, morder[i], day)
-            if s < 0 or o_state[s] != O_OPEN_STATE:
+            s, _ = order_scan(o_kt, o_ways, o_nb, morder[i], day)
+            if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
                 reason = S.UNKNOWN_ORDER
             else:
                 if o_data[s, O_SIDE] == S.SIDE_BUY:
@@ -170,21 +185,24 @@ def process_batch(
                     a_data[a, A_CASH] += fc
                 else:
                     p = o_data[s, O_PSLOT]
+                    position_normalise(p_data, p, day)
                     q = o_data[s, O_OPEN]
                     p_data[p, P_FROZEN] -= q
                     p_data[p, P_AVAIL] += q
-                o_state[s] = O_CLOSED
+                # closed keeps the day the id was last used in a NEW
+                o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
                 reason = S.OK
         elif t == S.MSG_FILL:
-            s = _order_find(o_key, o_state, o_day, o_ways, o_nb, morder[i], day)
+            s, _ = order_scan(o_kt, o_ways, o_nb, morder[i], day)
             q = mqty[i]
-            if s < 0 or o_state[s] != O_OPEN_STATE:
+            if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
                 reason = S.UNKNOWN_ORDER
             elif q <= 0 or q > o_data[s, O_OPEN]:
                 reason = S.MALFORMED
             else:
                 a = o_data[s, O_ASLOT]
                 p = o_data[s, O_PSLOT]
+                position_normalise(p_data, p, day)
                 f = i_data[o_data[s, O_ISLOT], I_FEE]
                 v = o_data[s, O_PRICE] * q
                 if o_data[s, O_SIDE] == S.SIDE_BUY:
@@ -202,14 +220,10 @@ def process_batch(
                         a_data[a, A_CFROZEN] -= fc
                         a_data[a, A_CASH] += fc
                         o_data[s, O_FCASH] = 0
-                    o_state[s] = O_CLOSED
+                    o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
                 reason = S.OK
         elif t == S.MSG_EOD:
-            for p in range(p_data.shape[0]):
-                if p_used[p]:
-                    p_data[p, P_AVAIL] += p_data[p, P_PENDING]
-                    p_data[p, P_PENDING] = 0
-            day += 1
+            day += 1  # positions catch up lazily; yesterday's closed order ids free themselves
             reason = S.OK
         out_reason[i] = reason
         out_accepted[i] = 1 if reason == S.OK else 0
@@ -219,44 +233,36 @@ def process_batch(
 @njit(cache=True, inline="always")
 def _new(
     side, code, account, order_id, price, qty, ts, day, n_codes,
-    i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
-    p_acct, p_code, p_used, p_data, p_ways, p_nb,
-    o_key, o_state, o_day, o_data, o_ways, o_nb,
+    i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb,
 ):
     # 1. MALFORMED: nothing changes, the id is not recorded
     if (side != S.SIDE_BUY and side != S.SIDE_SELL) or qty <= 0 or qty > S.QTY_MAX or price <= 0 or price > S.PRICE_MAX:
         return S.MALFORMED
+    s, free = order_scan(o_kt, o_ways, o_nb, order_id, day)
     reason = _new_checks(
-        side, code, account, order_id, price, qty, ts, day, n_codes,
-        i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
-        p_acct, p_code, p_used, p_data, p_ways, p_nb,
-        o_key, o_state, o_day, o_data, o_ways, o_nb,
+        side, code, account, order_id, price, qty, ts, day, n_codes, s, free,
+        i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data,
     )
     if reason != S.OK:
-        # A rejected well-formed NEW still marks its id used today: a live entry
-        # (even an order open since an earlier day) gets today's day number, else
-        # a closed entry is written if the bucket has a free way.
-        s = _order_find(o_key, o_state, o_day, o_ways, o_nb, order_id, day)
+        # A rejected well-formed NEW still marks its id used today: a live entry (even an
+        # order open since an earlier day) takes today's day number, else a closed entry is
+        # written if the bucket has a free way.
+        today = np.uint64(day << 2)
         if s >= 0:
-            o_day[s] = day
-        else:
-            s = _order_free_slot(o_state, o_day, o_ways, o_nb, order_id, day)
-            if s >= 0:
-                o_key[s] = order_id
-                o_state[s] = O_CLOSED
-                o_day[s] = day
+            o_kt[s, 1] = today | (o_kt[s, 1] & np.uint64(3))
+        elif free >= 0:
+            o_kt[free, 0] = order_id
+            o_kt[free, 1] = today | np.uint64(O_CLOSED)
     return reason
 
 
 @njit(cache=True, inline="always")
 def _new_checks(
-    side, code, account, order_id, price, qty, ts, day, n_codes,
-    i_index, i_data, a_key, a_used, a_data, a_ways, a_nb,
-    p_acct, p_code, p_used, p_data, p_ways, p_nb,
-    o_key, o_state, o_day, o_data, o_ways, o_nb,
+    side, code, account, order_id, price, qty, ts, day, n_codes, s_order, free_order,
+    i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data,
 ):
     # 2. UNKNOWN_ACCOUNT
-    a = account_find(a_key, a_used, a_ways, a_nb, account)
+    a = account_find(a_kt, a_ways, a_nb, account)
     if a < 0:
         return S.UNKNOWN_ACCOUNT
     # 3. ACCOUNT_BLOCKED
@@ -281,11 +287,14 @@ def _new_checks(
     if i_data[ins, I_STATUS] == S.INSTRUMENT_HALTED_STATUS:
         return S.INSTRUMENT_HALTED
     # 7. DUPLICATE_ORDER_ID (used today, or open from an earlier day)
-    if _order_find(o_key, o_state, o_day, o_ways, o_nb, order_id, day) >= 0:
+    if s_order >= 0:
         return S.DUPLICATE_ORDER_ID
     # 8. LOT_SIZE
-    p = position_find(p_acct, p_code, p_used, p_ways, p_nb, account, code)
-    available = p_data[p, P_AVAIL] if p >= 0 else 0
+    p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
+    available = 0
+    if p >= 0:
+        position_normalise(p_data, p, day)
+        available = p_data[p, P_AVAIL]
     if qty % i_data[ins, I_LOT] != 0 and not (side == S.SIDE_SELL and qty == available):
         return S.LOT_SIZE
     # 9. PRICE_LIMIT
@@ -316,28 +325,27 @@ def _new_checks(
         # 14. INSUFFICIENT_POSITION
         return S.INSUFFICIENT_POSITION
     # TABLE_FULL: the order id, and a buy's position row, must both find a way.
-    s = _order_free_slot(o_state, o_day, o_ways, o_nb, order_id, day)
-    if s < 0:
+    if free_order < 0:
         return S.TABLE_FULL
     if p < 0:  # only a buy gets here without a row (a sell needs available > 0)
-        p = position_free_slot(p_used, p_ways, p_nb, account, code)
-        if p < 0:
+        if p_free < 0:
             return S.TABLE_FULL
-        p_used[p] = 1
-        p_acct[p] = account
-        p_code[p] = code
+        p = p_free
+        p_kc[p, 0] = account
+        p_kc[p, 1] = np.uint64(code) + np.uint64(1)
         p_data[p, P_AVAIL] = 0
         p_data[p, P_FROZEN] = 0
         p_data[p, P_PENDING] = 0
+        p_data[p, P_DAY] = day
     if side == S.SIDE_BUY:
         a_data[a, A_CASH] -= frozen
         a_data[a, A_CFROZEN] += frozen
     else:
         p_data[p, P_AVAIL] -= qty
         p_data[p, P_FROZEN] += qty
-    o_key[s] = order_id
-    o_state[s] = O_OPEN_STATE
-    o_day[s] = day
+    s = free_order
+    o_kt[s, 0] = order_id
+    o_kt[s, 1] = np.uint64(day << 2) | np.uint64(O_OPEN_STATE)
     o_data[s, O_SIDE] = side
     o_data[s, O_PRICE] = price
     o_data[s, O_OPEN] = qty

@@ -74,6 +74,13 @@ def exp2_fixed(y):
 
 
 @njit(cache=True)
+def increment_fixed(w, s, dmant, dshift, drift):
+    """Log2-price increment of path s (0: +z, 1: -z) of a pair for the word w (X_FRAC units)."""
+    dz = (dmant * normal_fixed(w)) >> dshift
+    return drift - dz if s else drift + dz
+
+
+@njit(cache=True)
 def loss_fixed(x, ln_disc, disc_strike, disc_floor):
     """Discounted KI loss max(min(D*2**x - D*K, 0), -D*floor) in payoff units."""
     e = exp2_fixed(x + ln_disc)

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 from numba import njit, prange
 
-from kernels.normal import SPLIT1, central, tail
+from kernels.normal import SPLIT1, central, tail_batch
 from kernels.snowball_schedule import KI_DAILY, KI_MATURITY, Schedule
 from kernels.threefry import KS_PARITY, ROTATIONS, split_seed
 
@@ -156,6 +156,9 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
     zb = np.empty(B)
     ua = np.empty(B)
     wa = np.empty(B, np.uint32)
+    tix = np.empty(B, np.int64)
+    t_r = np.empty(B)
+    t_e = np.empty(B, np.int64)
     wb = np.empty(B, np.uint32)
     ub = np.empty(B)
     alive = np.ones((S, 2, B))
@@ -183,13 +186,18 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
                 ub[i] = u1
                 za[i] = central(u0 - 0.5)
                 zb[i] = central(u1 - 0.5)
-            for i in range(m):  # rare AS241 tails (about 15%), scalar
-                q = ua[i] - 0.5
-                if abs(q) > SPLIT1:
-                    za[i] = tail(q, ua[i])
-                q = ub[i] - 0.5
-                if abs(q) > SPLIT1:
-                    zb[i] = tail(q, ub[i])
+            # AS241 tails (about 15% of draws): compact their indices without
+            # branches, then evaluate them in one vectorised batch.
+            nt = 0
+            for i in range(m):
+                tix[nt] = i
+                nt += abs(ua[i] - 0.5) > SPLIT1
+            tail_batch(ua, tix, nt, za, t_r, t_e)
+            nt = 0
+            for i in range(m):
+                tix[nt] = i
+                nt += abs(ub[i] - 0.5) > SPLIT1
+            tail_batch(ub, tix, nt, zb, t_r, t_e)
             for i in range(m):
                 W[i] += za[i]
         else:
@@ -330,3 +338,22 @@ def _reduce_in_order(parts):
         for f in range(parts.shape[1]):
             tot[f] += parts[c, f]
     return tot
+
+
+def mc_pass(scheds: Sequence[Schedule], offsets: Sequence[int], n_pairs: int, seed: int,
+            tick: Callable[[int], None] | None = None):
+    """One pass over shared normals: (base McSums, per-scenario mean pair values, path-steps simulated)."""
+    from pricing.result import McSums
+    t = build_tables(scheds, offsets)
+    tot = run_tables(t, n_pairs, seed, tick)
+    sums = McSums(n_pairs=n_pairs, sum_pair=float(tot[F_SUM]), sum_pair_sq=float(tot[F_SQ]),
+                  n_ko=int(tot[F_NKO]), n_ki=int(tot[F_NKI]), sum_life_days=float(tot[F_LIFE]),
+                  sum_ko_accrual=float(tot[F_KOACC]), sum_mat_accrual=float(tot[F_MATACC]),
+                  sum_loss=float(tot[F_LOSS]))
+    values = tot[N_FIXED:] / n_pairs
+    return sums, values, int(tot[F_STEPS])
+
+
+def mc_sums_cpu(sched: Schedule, n_pairs: int, seed: int, tick: Callable[[int], None] | None = None):
+    """Monte Carlo sums of ``n_pairs`` antithetic pairs on the Numba kernel (``backend="cpu"``)."""
+    return mc_pass([sched], [0], n_pairs, seed, tick)[0]

@@ -70,9 +70,9 @@ def build_grid(s: Schedule, vol: float, h: float | None = None, nodes_per_day_sd
     xs = [pts[0]]
     for a, b in zip(pts[:-1], pts[1:]):
         n = max(1, int(round((b - a) / h)))
-        xs.extend(a + (b - a) * np.arange(1, n + 1) / n)
+        xs.extend(a + (b - a) * np.arange(1, n) / n)
+        xs.append(b)  # features exactly on nodes
     x = np.array(xs)
-    x[np.searchsorted(x, feats)] = feats  # exact feature positions despite rounding
     i_spot = int(np.argmin(np.abs(x - round(s.x0, 12))))
     return Grid(x=x, i_spot=i_spot)
 
@@ -140,7 +140,7 @@ def _apply_ki(Vnk, Vki, i_ki):
 
 
 @njit(cache=True)
-def _solve(x, a, b, r, N, M, two_layers, Vnk, Vki, obs, ko_idx, ko_pay, ki_idx, ki_daily, snap_nk, snap_ki):
+def _solve(x, a, b, r, N, M, two_layers, Vnk, Vki, obs, ko_idx, ko_pay, ko_pay_ki, ki_idx, ki_daily, snap_nk, snap_ki):
     """March both layers from day N (terminal values given) back to day 0; snapshot at day 1."""
     lo, di, up = _operator(x, a, b, r)
     n = x.shape[0]
@@ -169,54 +169,75 @@ def _solve(x, a, b, r, N, M, two_layers, Vnk, Vki, obs, ko_idx, ko_pay, ki_idx, 
             if obs[d]:
                 _apply_ko(Vnk, ko_idx[d], ko_pay[d])
                 if two_layers:
-                    _apply_ko(Vki, ko_idx[d], ko_pay[d])
+                    _apply_ko(Vki, ko_idx[d], ko_pay_ki[d])
                 rannacher = True
 
 
-def _terminal(s: Schedule, x: np.ndarray, i_ki: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class Payoff:
+    """What the note pays, per layer: the price, or an indicator for probabilities and expected life."""
+
+    ko: np.ndarray          # [K] paid on KO at observation k, not-knocked-in layer (undiscounted)
+    ko_ki: np.ndarray       # [K] same, knocked-in layer
+    mat_nk: float           # paid at maturity when never KO'd and never KI'd
+    mat_ki: np.ndarray | None  # [n nodes] paid at maturity when knocked in; None = the KI loss
+    discount: bool = True
+
+
+def price_payoff(s: Schedule) -> Payoff:
+    """The note's own cash flows."""
+    ko = s.coupon * s.ko_accrual
+    return Payoff(ko=ko, ko_ki=ko, mat_nk=s.maturity_coupon * s.mat_accrual, mat_ki=None)
+
+
+def _terminal(s: Schedule, x: np.ndarray, i_ki: int, p: Payoff) -> tuple[np.ndarray, np.ndarray]:
     """Layers at maturity after the maturity close's events (per unit notional, undiscounted)."""
-    loss = np.maximum(np.minimum(np.exp(x) - s.ki_strike, 0.0), -s.floor)
-    coupon = np.full_like(x, s.maturity_coupon * s.mat_accrual)
-    Vki = loss.copy()
-    if s.ki_mode in (KI_DAILY, KI_MATURITY):
-        Vnk = coupon.copy()
-        _apply_ki(Vnk, Vki, i_ki)
+    if p.mat_ki is None:
+        Vki = np.maximum(np.minimum(np.exp(x) - s.ki_strike, 0.0), -s.floor)
     else:
-        Vnk = coupon
+        Vki = np.array(p.mat_ki, dtype=np.float64)
+    Vnk = np.full_like(x, p.mat_nk)
+    if s.ki_mode in (KI_DAILY, KI_MATURITY):
+        _apply_ki(Vnk, Vki, i_ki)
     if s.n_obs and s.obs_step[-1] == s.n_steps:
         i_ko = _node(x, s.ko_log[-1])
-        pay = s.coupon * s.ko_accrual[-1]
-        _apply_ko(Vnk, i_ko, pay)
-        _apply_ko(Vki, i_ko, pay)
+        _apply_ko(Vnk, i_ko, p.ko[-1])
+        _apply_ko(Vki, i_ko, p.ko_ki[-1])
     return Vnk, Vki
 
 
-def solve(s: Schedule, grid: Grid, steps_per_day: int = STEPS_PER_DAY) -> tuple[np.ndarray, np.ndarray]:
+def solve(s: Schedule, grid: Grid, steps_per_day: int = STEPS_PER_DAY,
+          payoff: Payoff | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Value profiles on ``grid`` at valuation and one day later (the layer the trade is in), per unit notional."""
     if steps_per_day < 1:
         raise ValueError(f"steps_per_day: must be >= 1, got {steps_per_day}")
+    p = price_payoff(s) if payoff is None else payoff
     x = grid.x
     N = s.n_steps
     dt = s.dt
     a = 0.5 * s.diffusion * s.diffusion / dt
     b = s.drift / dt
+    r = s.rate if p.discount else 0.0
     i_ki = _node(x, s.ki_log) if s.ki_mode != KI_NONE else 0
     obs = np.zeros(N + 1, np.uint8)
     ko_idx = np.zeros(N + 1, np.int64)
     ko_pay = np.zeros(N + 1)
-    for st, kl, acc in zip(s.obs_step, s.ko_log, s.ko_accrual):
+    ko_pay_ki = np.zeros(N + 1)
+    for j, (st, kl) in enumerate(zip(s.obs_step, s.ko_log)):
         obs[st] = 1
         ko_idx[st] = _node(x, kl)
-        ko_pay[st] = s.coupon * acc
-    Vnk, Vki = _terminal(s, x, i_ki)
+        ko_pay[st] = p.ko[j]
+        ko_pay_ki[st] = p.ko_ki[j]
+    Vnk, Vki = _terminal(s, x, i_ki, p)
     two = s.ki_mode == KI_DAILY
     if s.knocked_in:
         Vnk = Vki  # only the knocked-in layer matters
+        ko_pay = ko_pay_ki
         two = False
     snap_nk = np.full_like(x, np.nan)
     snap_ki = np.full_like(x, np.nan)
-    # time in years per day-step: the solver works in units of days, so scale the operator by dt
-    _solve(x, a * dt, b * dt, s.rate * dt, N, steps_per_day, two, Vnk, Vki, obs, ko_idx, ko_pay, i_ki,
+    # The solver's time unit is one trading day: scale the operator by dt.
+    _solve(x, a * dt, b * dt, r * dt, N, steps_per_day, two, Vnk, Vki, obs, ko_idx, ko_pay, ko_pay_ki, i_ki,
            s.ki_mode == KI_DAILY and not s.knocked_in, snap_nk, snap_ki)
     return Vnk, snap_nk
 

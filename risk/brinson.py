@@ -36,7 +36,7 @@ def _series(x: Any, name: str) -> pd.Series:
     if s.index.has_duplicates:
         raise ValueError(f"{name}: duplicate sectors {list(s.index[s.index.duplicated()][:3])}")
     try:
-        return s.astype(float)
+        return pd.Series(np.asarray(s.to_numpy(), dtype=float), index=s.index)
     except (TypeError, ValueError):
         raise ValueError(f"{name}: values must be numeric") from None
 
@@ -50,26 +50,36 @@ def align_sectors(wp: Any, wb: Any, rp: Any, rb: Any) -> pd.DataFrame:
     against the benchmark as a whole). A missing or NaN return where the weight
     is non-zero, or weights not summing to one, raise ValueError.
     """
-    wp, wb, rp, rb = (_series(v, n) for v, n in ((wp, "wp"), (wb, "wb"), (rp, "rp"), (rb, "rb")))
-    idx = wp.index.union(wb.index).union(rp.index).union(rb.index)
-    df = pd.DataFrame({"wp": wp, "wb": wb, "rp": rp, "rb": rb}, index=idx)
+    named = [(_series(v, n), n) for v, n in ((wp, "wp"), (wb, "wb"), (rp, "rp"), (rb, "rb"))]
+    idx = named[0][0].index
+    for s, _ in named[1:]:
+        if not s.index.equals(idx):
+            idx = idx.union(s.index, sort=False)
+    cols = {}
+    for s, n in named:  # numpy from here on: pandas per-call overhead dominates small inputs
+        pos = idx.get_indexer(s.index)
+        v = np.full(len(idx), np.nan)
+        v[pos] = s.to_numpy()
+        cols[n] = v
     for w in ("wp", "wb"):
-        df[w] = df[w].fillna(0.0)
-        if not np.isfinite(df[w]).all():
+        v = np.nan_to_num(cols[w], nan=0.0, posinf=np.inf, neginf=-np.inf)
+        if not np.isfinite(v).all():
             raise ValueError(f"{w}: weights must be finite")
-        total = df[w].sum()
+        total = v.sum()
         if abs(total - 1.0) > WEIGHT_TOLERANCE:
             raise ValueError(f"{w}: weights must sum to 1 (tolerance {WEIGHT_TOLERANCE:g}), got {total:.10g}")
+        cols[w] = v
     for r, w in (("rp", "wp"), ("rb", "wb")):
-        bad = df[r].isna() & (df[w] != 0)
+        bad = np.isnan(cols[r]) & (cols[w] != 0)
         if bad.any():
-            raise ValueError(f"{r}: missing or NaN return for sector {bad[bad].index[0]!r} which has weight {df.loc[bad[bad].index[0], w]:.6g}")
-        if np.isinf(df[r]).any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{r}: missing or NaN return for sector {idx[i]!r} which has weight {cols[w][i]:.6g}")
+        if np.isinf(cols[r]).any():
             raise ValueError(f"{r}: returns must be finite")
-    rb_total = float((df.wb * df.rb.fillna(0.0)).sum())
-    df["rb"] = df["rb"].fillna(rb_total)
-    df["rp"] = df["rp"].fillna(df["rb"])
-    return df
+    rb_total = float(np.sum(cols["wb"] * np.nan_to_num(cols["rb"])))
+    cols["rb"] = np.where(np.isnan(cols["rb"]), rb_total, cols["rb"])
+    cols["rp"] = np.where(np.isnan(cols["rp"]), cols["rb"], cols["rp"])
+    return pd.DataFrame(cols, index=idx)
 
 
 def brinson(wp: Any, wb: Any, rp: Any, rb: Any, model: str = "BF", effects: int = 3) -> pd.DataFrame:
@@ -98,7 +108,7 @@ class LinkedAttribution:
     """Linked multi-period attribution: per-sector effects plus the compounded returns they reconcile to."""
 
     effects: pd.DataFrame  # sector x allocation, selection, interaction, total (linked)
-    by_period: pd.DataFrame  # (period, sector) x unlinked single-period effects
+    by_period: pd.DataFrame  # (period, sector) x unlinked single-period effects and their total
     coefficients: np.ndarray  # one linking coefficient per period
     portfolio_return: float
     benchmark_return: float
@@ -123,13 +133,29 @@ def brinson_linked(periods: Sequence[Any], linking: str = "carino", model: str =
     periods = list(periods)
     if not periods:
         raise ValueError("periods: at least one period is required")
-    frames = [brinson(*_period_inputs(p, k), model=model, effects=effects) for k, p in enumerate(periods)]
-    rp = np.array([f.attrs["portfolio_return"] for f in frames])
-    rb = np.array([f.attrs["benchmark_return"] for f in frames])
+    check_choice(model, "model", MODELS)
+    if effects not in (2, 3):
+        raise ValueError(f"effects: must be 2 or 3, got {effects!r}")
+    aligned = []
+    for k, p in enumerate(periods):
+        try:
+            aligned.append(align_sectors(*_period_inputs(p, k)))
+        except ValueError as exc:
+            raise ValueError(f"periods[{k}].{exc}") from None
+    sectors = aligned[0].index
+    for a in aligned[1:]:
+        sectors = sectors.union(a.index, sort=False)
+    # A sector absent from a period has zero weights there; its returns then carry no effect.
+    stack = {c: np.stack([a[c].reindex(sectors).fillna(0.0).to_numpy() for a in aligned]) for c in ("wp", "wb", "rp", "rb")}
+    alloc, sel, inter = brinson_arrays(stack["wp"], stack["wb"], stack["rp"], stack["rb"], model, effects)
+    rp = (stack["wp"] * stack["rp"]).sum(1)
+    rb = (stack["wb"] * stack["rb"]).sum(1)
     coef = link_coefficients(rp, rb, linking)
-    by_period = pd.concat(frames, keys=range(len(frames)), names=["period", "sector"])
-    linked = by_period[EFFECT_COLUMNS].mul(np.repeat(coef, [len(f) for f in frames]), axis=0)
-    eff = linked.groupby(level="sector", sort=False).sum()
+    idx = pd.MultiIndex.from_product([range(len(aligned)), sectors], names=["period", "sector"])
+    by_period = pd.DataFrame({"allocation": alloc.ravel(), "selection": sel.ravel(), "interaction": inter.ravel()}, index=idx)
+    by_period["total"] = by_period.sum(axis=1)
+    eff = pd.DataFrame({"allocation": coef @ alloc, "selection": coef @ sel, "interaction": coef @ inter}, index=sectors)
+    eff.index.name = "sector"
     eff["total"] = eff.sum(axis=1)
     cp, cb = float(np.prod(1 + rp) - 1), float(np.prod(1 + rb) - 1)
     return LinkedAttribution(eff, by_period, coef, cp, cb, cp - cb, linking)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -37,7 +38,8 @@ def create_schema(con) -> None:
 def table_columns(name: str) -> list[str]:
     """Column names of a schema table, in order."""
     cols = []
-    for part in TABLES[name].replace("\n", " ").split(","):
+    body = re.sub(r"PRIMARY KEY\s*\([^)]*\)", "", TABLES[name])
+    for part in body.replace("\n", " ").split(","):
         tok = part.strip().split()
         if tok and tok[0] != "PRIMARY":
             cols.append(tok[0])
@@ -145,6 +147,13 @@ def trading_days(con, end: dt.date, count: int) -> np.ndarray:
     if len(days) < count:
         raise ValueError(f"--window: needs {count} trading days up to {end}, the database has {len(days)}")
     return days
+
+
+def trading_days_between(con, start, end) -> np.ndarray:
+    """Trading days (dates with returns or prices) from ``start`` to ``end`` inclusive (datetime64[D])."""
+    rows = con.sql("SELECT date FROM prices WHERE date BETWEEN $s AND $e GROUP BY date ORDER BY date",
+                   params={"s": np.datetime64(start, "D").item(), "e": np.datetime64(end, "D").item()}).fetchnumpy()["date"]
+    return np.asarray(rows, dtype="datetime64[D]")
 
 
 def pivot(ids: np.ndarray, dates: np.ndarray, values: np.ndarray, id_order: np.ndarray,

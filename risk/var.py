@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri
 
 from risk._checks import (
     as_float_array, check_choice, check_positive_int, check_probability, check_weights_sum,
@@ -169,7 +169,9 @@ def value_at_risk(
             raise ValueError(f"horizon: too few {h_data}-day windows to estimate a covariance")
         ww = np.eye(a.shape[1]) if w is None else w
         mu = np.zeros(ww.shape[1]) if zero_mean else a.mean(axis=0) @ ww
-        fw = _factor_from_data(a) @ ww
+        # The smaller factor (assets when N <= T, else the demeaned observations) keeps simulation cheap.
+        fw = (_factor_from_cov(np.cov(a, rowvar=False).reshape(a.shape[1], a.shape[1]))
+              if a.shape[1] <= a.shape[0] else _factor_from_data(a)) @ ww
         var, es = _moments_var(mu, fw, method, confidence, horizon, scaling, df, n_sims, seed)
 
     if scalar:
@@ -180,11 +182,11 @@ def value_at_risk(
 def _moments_var(mu, fw, method, confidence, horizon, scaling, df, n_sims, seed):
     if method == "parametric":
         sigma = np.sqrt(np.sum(fw * fw, axis=0))
-        z = stats.norm.ppf(confidence)
+        z = ndtri(confidence)
         if scaling == "sqrt":  # exact for i.i.d. normal days: mean grows with h, sigma with sqrt(h)
             mu, sigma = mu * horizon, sigma * np.sqrt(horizon)
         var = -mu + z * sigma
-        es = -mu + sigma * stats.norm.pdf(z) / (1.0 - confidence)
+        es = -mu + sigma * np.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi) / (1.0 - confidence)
         return var, es
     if method == "mc-t" and not df > 2:
         raise ValueError(f"df: Student-t degrees of freedom must exceed 2, got {df}")

@@ -4,8 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
-from scipy.optimize import minimize
 
 from risk._checks import as_float_array, check_probability
 
@@ -31,8 +29,7 @@ def ewma_variance(returns: np.ndarray, lam: float = 0.94) -> tuple[np.ndarray, n
     return sigma2, s
 
 
-@njit(cache=True)
-def _garch_filter(r, omega, alpha, beta, s0):
+def _garch_filter_py(r, omega, alpha, beta, s0):
     n = r.shape[0]
     sigma2 = np.empty(n + 1)
     sigma2[0] = s0
@@ -41,13 +38,26 @@ def _garch_filter(r, omega, alpha, beta, s0):
     return sigma2
 
 
-@njit(cache=True)
-def _garch_nll(r, omega, alpha, beta, s0):
-    sigma2 = _garch_filter(r, omega, alpha, beta, s0)
+def _garch_nll_py(r, omega, alpha, beta, s0):
+    s2 = s0
     ll = 0.0
     for t in range(r.shape[0]):
-        ll += np.log(sigma2[t]) + r[t] * r[t] / sigma2[t]
+        ll += np.log(s2) + r[t] * r[t] / s2
+        s2 = omega + alpha * r[t] * r[t] + beta * s2
     return 0.5 * ll
+
+
+_JIT: dict = {}
+
+
+def _kernels():
+    """Numba-compiled GARCH recursions, compiled on first use so importing risk stays light."""
+    if not _JIT:
+        from numba import njit
+
+        _JIT["filter"] = njit(cache=True)(_garch_filter_py)
+        _JIT["nll"] = njit(cache=True)(_garch_nll_py)
+    return _JIT["filter"], _JIT["nll"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +73,8 @@ class Garch11:
 
 def garch11_fit(returns: np.ndarray) -> Garch11:
     """Fit a zero-mean Gaussian GARCH(1,1) by maximum likelihood (SLSQP, alpha + beta < 1)."""
+    from scipy.optimize import minimize
+
     r = as_float_array(returns, "returns", ndim=(1,))
     if r.size < 20:
         raise ValueError(f"returns: GARCH(1,1) needs at least 20 observations, got {r.size}")
@@ -71,8 +83,10 @@ def garch11_fit(returns: np.ndarray) -> Garch11:
     s0 = float(_seed_variance(z))
     var = float(np.mean(z ** 2))
 
+    garch_filter, garch_nll = _kernels()
+
     def nll(p):
-        return _garch_nll(z, p[0], p[1], p[2], s0)
+        return garch_nll(z, p[0], p[1], p[2], s0)
 
     x0 = np.array([var * 0.05, 0.08, 0.87])
     res = minimize(
@@ -82,6 +96,6 @@ def garch11_fit(returns: np.ndarray) -> Garch11:
         options={"ftol": 1e-10, "maxiter": 500},
     )
     omega, alpha, beta = (float(v) for v in res.x)
-    sig = _garch_filter(z, omega, alpha, beta, s0)
+    sig = garch_filter(z, omega, alpha, beta, s0)
     s2 = scale ** 2
     return Garch11(omega * s2, alpha, beta, sig[:-1] * s2, float(sig[-1] * s2))

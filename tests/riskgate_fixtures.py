@@ -228,3 +228,35 @@ def random_stream(rng: np.random.Generator, n: int, ins: pd.DataFrame, acc: pd.D
     m["qty"] = np.where(t == S.MSG_FILL, fill_qty, m["qty"])
     m["ts_us"] = np.cumsum(rng.integers(0, 400, n)).astype(np.uint64)
     return m
+
+
+# ---------------------------------------------------------------------------
+# Hypothesis strategies over the base database
+# ---------------------------------------------------------------------------
+
+def message_strategy():
+    """Hypothesis strategy of one message tuple over the base database (good, bad and unknown refs)."""
+    from hypothesis import strategies as st
+
+    acc = st.sampled_from([1, 2, 3, 4, 5, 6, 99])
+    code = st.sampled_from([600000, 600001, 1, 300001, 999999])
+    oid = st.integers(1, 6)
+    price = st.one_of(st.integers(250, 1250), st.sampled_from([0, -1, 2**31, 980, 1020, 310, 290]))
+    qty = st.one_of(st.integers(1, 20).map(lambda k: 100 * k), st.integers(-100, 1500), st.sampled_from([250, 0]))
+    side = st.sampled_from([1, 1, 2, 2, 0, 3])
+    dt = st.integers(0, 700)
+    news = st.tuples(st.just(S.MSG_NEW), side, code, acc, oid, price, qty, dt)
+    cancels = st.tuples(st.just(S.MSG_CANCEL), st.just(0), st.just(0), st.just(0), oid, st.just(0), st.just(0), dt)
+    fills = st.tuples(st.just(S.MSG_FILL), st.just(0), st.just(0), st.just(0), oid, st.just(0), qty, dt)
+    eods = st.tuples(st.just(S.MSG_EOD), st.just(0), st.just(0), st.just(0), st.just(0), st.just(0), st.just(0), dt)
+    junk = st.tuples(st.sampled_from([0, 5, 200]), side, code, acc, oid, price, qty, dt)
+    return st.one_of(news, news, news, cancels, fills, fills, eods, junk)
+
+
+def stream_from(draws) -> list[tuple]:
+    """Message tuples with the strategy's time increments turned into non-decreasing timestamps."""
+    out, ts = [], 0
+    for m in draws:
+        ts += m[7]
+        out.append(m[:7] + (ts,))
+    return out

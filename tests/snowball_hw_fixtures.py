@@ -7,38 +7,10 @@ import numpy as np
 from numba import njit
 
 from kernels.normal import ppnd16
-from kernels.snowball_schedule import KI_DAILY, KI_MATURITY, lower
+from kernels.snowball_schedule import KI_DAILY, KI_MATURITY
 from kernels.threefry import split_seed, threefry2x32
-from pricing.product import Market, Snowball
+from sim.snowball.contracts import contract_zoo, random_contract, zoo_schedules  # noqa: F401
 from pricing.result import McSums
-
-MKT = Market(spot=1.0, rate=0.02, dividend=0.04, vol=0.16)
-
-
-def contract_zoo() -> list[tuple[str, object, object, int, bool]]:
-    """(name, note, market, elapsed_days, knocked_in): the >= 10 contracts every whole-kernel check covers."""
-    step_down = tuple(1.03 - 0.005 * i for i in range(10))
-    return [
-        ("default", Snowball(), MKT, 0, False),
-        ("step_down", Snowball(ko_barrier=step_down), MKT, 0, False),
-        ("lockup_126", Snowball(lockup_days=126), MKT, 0, False),
-        ("floor_20pct", Snowball(floor=0.2), MKT, 0, False),
-        ("principal_protected", Snowball(floor=0.0, coupon=0.04), MKT, 0, False),
-        ("ki_at_maturity", Snowball(ki_observation="maturity"), MKT, 0, False),
-        ("running_ki", Snowball(), Market(spot=0.85, rate=0.02, dividend=0.04, vol=0.16), 100, True),
-        ("running_not_ki", Snowball(), Market(spot=0.95, rate=0.02, dividend=0.04, vol=0.16), 100, False),
-        ("step_down_running", Snowball(ko_barrier=step_down), Market(spot=0.97, rate=0.03, dividend=0.0, vol=0.22), 70, False),
-        ("no_ki_high_vol", Snowball(ki_observation="none", coupon=0.15), Market(spot=1.0, rate=0.02, dividend=0.0, vol=0.35), 0, False),
-        ("strike_090_mat_coupon", Snowball(ki_strike=0.9, maturity_coupon=0.02, maturity_days=126, lockup_days=21),
-         Market(spot=1.02, rate=0.01, dividend=0.03, vol=0.25), 0, False),
-        ("short_odd", Snowball(maturity_days=7, lockup_days=3, ko_days=(3, 5, 7), ko_barrier=1.01, ki_barrier=0.97),
-         Market(spot=1.0, rate=0.02, dividend=0.0, vol=0.30), 2, False),
-    ]
-
-
-def zoo_schedules() -> list[tuple[str, object]]:
-    """(name, lowered Schedule) for every zoo contract."""
-    return [(name, lower(note, mkt, v, ki)) for name, note, mkt, v, ki in contract_zoo()]
 
 
 @njit(cache=True)

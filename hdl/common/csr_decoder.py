@@ -47,6 +47,7 @@ class CSRDecoder(wiring.Component):
 
     def __init__(self, regmap: RegisterMap) -> None:
         if not isinstance(regmap, RegisterMap):
+            self._MustUse__silence = True  # a rejected decoder is not an unused one
             raise ValueError(f"regmap must be a RegisterMap, got {type(regmap).__name__}")
         super().__init__()
         self.regmap = regmap

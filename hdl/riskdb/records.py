@@ -28,3 +28,43 @@ class RowLayout:
         rec = row[way * self.rec_bits:(way + 1) * self.rec_bits] if isinstance(way, int) \
             else row.word_select(way, self.rec_bits)
         return rec[lsb:lsb + bits]
+
+
+class RowUpdate:
+    """Next value of a bucket row built from guarded field updates (later updates win), without LHS muxing.
+
+    Each way's record is rebuilt as a ``Cat`` of fields, each field a chain of
+    ``Mux(cond & (way == w), value, previous)``; this keeps the netlist (and the
+    Verilog) small compared with variable-index slice assignments.
+    """
+
+    def __init__(self, layout: RowLayout, row: Value) -> None:
+        self.L = layout
+        self.row = row
+        self._upd: list[tuple[Value, object, str, Value]] = []
+
+    def set(self, cond: Value, way, field: str, value) -> None:
+        """Where ``cond``: field ``field`` of way ``way`` becomes ``value``."""
+        if field not in self.L._off:
+            raise KeyError(f"{self.L.table} has no field {field}")
+        self._upd.append((cond, way, field, value))
+
+    def value(self) -> Value:
+        """The updated row."""
+        from amaranth.hdl import Cat, Mux
+
+        recs = []
+        for w in range(self.L.ways):
+            parts = []
+            for name, (lsb, bits) in self.L._off.items():
+                v = self.L.f(self.row, w, name)
+                for cond, way, f, val in self._upd:
+                    if f != name:
+                        continue
+                    hit = cond if (isinstance(way, int) and way == w) else (cond & (way == w)) if not isinstance(way, int) else None
+                    if hit is None:
+                        continue
+                    v = Mux(hit, val, v)[:bits]
+                parts.append(v)
+            recs.append(Cat(*parts))
+        return Cat(*recs)

@@ -61,30 +61,38 @@ def asset_name(con, key: int) -> str:
     return rows[0][0] if rows else f"asset_key {key}"
 
 
-def daily_matrix(con, keys: np.ndarray, days: np.ndarray, table: str = "prices", col: str = "close") -> np.ndarray:
-    """Dense (days x assets) matrix of a daily column for asset keys; a missing or NaN cell raises ValueError."""
+def daily_matrices(con, keys: np.ndarray, days: np.ndarray, table: str, cols: Sequence[str]) -> dict[str, np.ndarray]:
+    """Dense (days x assets) matrices of daily columns for asset keys; a missing or NaN cell raises ValueError."""
     keys = np.asarray(keys, dtype=np.int64)
-    cols = con.sql(f"SELECT asset_key, date, {col} AS v FROM {table} WHERE date BETWEEN $a AND $b",
-                   params={"a": days[0].item(), "b": days[-1].item()}).fetchnumpy()
+    res = con.sql(f"SELECT asset_key, date, {', '.join(cols)} FROM {table} WHERE date BETWEEN $a AND $b",
+                  params={"a": days[0].item(), "b": days[-1].item()}).fetchnumpy()
     # Every asset in the window comes back; a key -> column lookup keeps the wanted ones.
-    k = np.asarray(cols["asset_key"], dtype=np.int64)
+    k = np.asarray(res["asset_key"], dtype=np.int64)
     size = int(max(k.max(initial=0), keys.max(initial=0))) + 1
     lookup = np.full(size, -1, dtype=np.int64)
     lookup[keys] = np.arange(len(keys))
     c = lookup[k]
-    dates = np.asarray(cols["date"], dtype="datetime64[D]")
+    dates = np.asarray(res["date"], dtype="datetime64[D]")
     r = np.searchsorted(days, dates)
     ok = (c >= 0) & (r < len(days))
     ok[ok] &= days[r[ok]] == dates[ok]
-    out = np.full((len(days), len(keys)), np.nan)
-    out[r[ok], c[ok]] = np.asarray(cols["v"], dtype=float)[ok]
-    bad = np.isnan(out)
-    if bad.any():
-        i, j = np.argwhere(bad)[0]
-        n = int(bad.sum())
-        raise ValueError(f"{table}.{col}: missing or NaN value for asset {asset_name(con, keys[j])!r} on {days[i]}"
-                         + (f" ({n} missing cells in all)" if n > 1 else ""))
+    out = {}
+    for col in cols:
+        m = np.full((len(days), len(keys)), np.nan)
+        m[r[ok], c[ok]] = np.asarray(res[col], dtype=float)[ok]
+        bad = np.isnan(m)
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            n = int(bad.sum())
+            raise ValueError(f"{table}.{col}: missing or NaN value for asset {asset_name(con, keys[j])!r} on {days[i]}"
+                             + (f" ({n} missing cells in all)" if n > 1 else ""))
+        out[col] = m
     return out
+
+
+def daily_matrix(con, keys: np.ndarray, days: np.ndarray, table: str = "prices", col: str = "close") -> np.ndarray:
+    """Dense (days x assets) matrix of one daily column (see ``daily_matrices``)."""
+    return daily_matrices(con, keys, days, table, [col])[col]
 
 
 def dense_positions(h: pd.DataFrame, pids: Sequence[str], keys: np.ndarray, col: str = "quantity") -> np.ndarray:

@@ -66,7 +66,6 @@ def compute(shared, payload, params) -> pd.DataFrame:
     hw, nw = params["hist_window"], params["n_worst"]
     starts, port, posp = historical_stress(shared["returns"], mv, window=hw, n_worst=nw)
     days = shared["days"]
-    labels = np.where(starts >= 0, 0, 0)  # shape helper
     for i in range(nw):
         ok = starts[i] >= 0
         win = np.array([f"{days[s]}/{days[s + hw - 1]}" if s >= 0 else "" for s in starts[i]], dtype=object)
@@ -75,5 +74,15 @@ def compute(shared, payload, params) -> pd.DataFrame:
             a, p = np.nonzero(mv[:, ok])
             frames.append(results_frame(pids[ok][p], ids[a], np.full(len(a), f"hist_worst_{i + 1}", dtype=object),
                                         posp[i][:, ok][a, p]))
-    del labels
     return pd.concat(frames, ignore_index=True)
+
+
+def validate(params) -> None:
+    """Check parameters before any work starts (errors name the CLI option)."""
+    from risk._checks import check_positive_int
+
+    check_positive_int(params["window"], "--window")
+    check_positive_int(params["hist_window"], "--hist-window")
+    check_positive_int(params["n_worst"], "--n-worst")
+    if params["hist_window"] > params["window"]:
+        raise ValueError(f"--hist-window: {params['hist_window']} days exceeds --window {params['window']}")

@@ -66,3 +66,23 @@ def compute(shared, payload, params) -> pd.DataFrame:
                      np.array([v.p_value for v in cc]), np.array([v.cc_p_value for v in cc]),
                      np.array([ZONE_CODE[basel_zone(int(e), bt, 1 - c).zone] for e in n_exc])]
     return grid_results(pids, metrics, np.column_stack(cols))
+
+
+def validate(params) -> None:
+    """Check parameters before any work starts (errors name the CLI option)."""
+    from risk._checks import check_choice, check_positive_int, check_probability
+    from risk.var import ALIASES, METHODS, SCALINGS
+
+    check_choice(ALIASES.get(params["method"], params["method"]), "--method", METHODS)
+    cs = params["confidences"]
+    if not isinstance(cs, (list, tuple)) or not cs:
+        raise ValueError("--confidence: give at least one confidence level")
+    for c in cs:
+        check_probability(c, "--confidence")
+    check_positive_int(params["horizon"], "--horizon")
+    check_choice(params["scaling"], "--scaling", SCALINGS)
+    check_positive_int(params["window"], "--window")
+    if params["window"] < 2 * params["horizon"] or params["window"] < 20:
+        raise ValueError(f"--window: {params['window']} days is too short (at least 20 and twice the horizon)")
+    if isinstance(params["backtest_days"], bool) or not isinstance(params["backtest_days"], int) or params["backtest_days"] < 0:
+        raise ValueError(f"--backtest-days: must be a non-negative integer, got {params['backtest_days']!r}")

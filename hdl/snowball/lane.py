@@ -1,0 +1,222 @@
+"""One Monte Carlo lane: a pair of antithetic paths interleaved, one path-step per clock.
+
+Per clock the lane issues one *slot* (pair p, step j, path s).  The feed-forward
+part (Threefry -> normal -> diffusion product) depends only on (p, j), so it is
+a plain pipeline; the only loop is the two-stage state update (add, then
+compare), which the + and - paths of the pair share by alternating, so each
+path's state is read again exactly two clocks after it was written.
+
+    sequencer -> Threefry(26) -> word select -> normal(10) -> dmant*z >> dshift
+              -> drift +/- dz -> [A: x += inc] -> [B: KI/KO compare, state write]
+              -> path record -> 2**(x + log2 D) (8) -> payoff -> exact accumulators
+                                                     \\-> pair sum -> square -> SUM_SQ
+
+When both paths of a pair have knocked out, the lane tells its sequencer to
+start the next pair (early exit); slots of the finished pair still in flight
+are ignored because both paths are marked done.
+"""
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.lib import data, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from kernels import snowball_fixed as F
+
+from .accum import WideAccumulator
+from .exp2 import Exp2
+from .normal import NormalTransform
+from .pathstep import PathIncrement
+from .pipe import delay, reg
+from .threefry import Threefry2x32
+
+__all__ = ["ParamSignature", "TableWriteSignature", "SnowballLane", "TABLES", "PIPELINE_DEPTH"]
+
+XS = signed(F.X_WIDTH)
+PS = signed(F.PAY_WIDTH)
+TAG_BITS = 8
+OBS_BITS = (F.MAX_OBS - 1).bit_length()
+
+ParamSignature = wiring.Signature({
+    "n_pairs": Out(32), "n_steps": Out(F.STEP_WIDTH), "n_obs": Out(OBS_BITS + 1),
+    "k0": Out(32), "k1": Out(32),
+    "ki_daily": Out(1), "ki_mat": Out(1), "ki0": Out(1),
+    "dmant": Out(F.DMANT_BITS), "dshift": Out(F.DSHIFT_WIDTH),
+    "x0": Out(XS), "drift": Out(XS), "ki_q": Out(XS), "mat_pay": Out(PS),
+    "ln_disc": Out(XS), "disc_strike": Out(PS), "disc_floor": Out(PS),
+})
+#: on-chip tables, in table-id order (ids of the TBL window in hdl/snowball/regmap.py)
+TABLES = (("OBS_STEP", F.STEP_WIDTH), ("KO_Q", F.X_WIDTH), ("KO_PAY", F.PAY_WIDTH), ("KO_ACC", F.PAY_WIDTH))
+TableWriteSignature = wiring.Signature({"en": Out(len(TABLES)), "row": Out(OBS_BITS), "data": Out(F.X_WIDTH)})
+
+Slot = data.StructLayout({
+    "v": 1, "s": 1, "j": F.STEP_WIDTH, "first": 1, "last": 1, "is_obs": 1, "k": OBS_BITS + 1, "tag": TAG_BITS,
+})
+Rec = data.StructLayout({"v": 1, "ko": 1, "ki": 1, "life": F.STEP_WIDTH + 1, "pay": F.PAY_WIDTH, "acc": F.PAY_WIDTH})
+
+#: cycles from a slot's issue to its last accumulator update having settled (drain time, with margin)
+PIPELINE_DEPTH = (Threefry2x32.LATENCY + 1 + NormalTransform.LATENCY + 3 + 2 + 1 + 1 + Exp2.LATENCY + 3 + 2
+                  + max(F.ACC_WIDTHS.values()) // 32 + 8)
+
+
+def _delay_view(m, layout, view, n, name):
+    return layout(delay(m, view.as_value(), n, name=name))
+
+
+class SnowballLane(wiring.Component):
+    """Lane `index` of `n_lanes`: simulates pairs index, index + n_lanes, ... < n_pairs."""
+
+    def __init__(self, index: int, n_lanes: int):
+        self.index, self.n_lanes = index, n_lanes
+        members = {"params": In(ParamSignature), "tbl": In(TableWriteSignature), "start": In(1), "active": Out(1)}
+        members.update({name: Out(width) for name, width in F.ACC_WIDTHS.items()})
+        super().__init__(members)
+
+    def elaborate(self, platform) -> Module:
+        m = Module()
+        P = self.params
+        # ---- tables (host-loaded, one copy per lane) ----
+        mems = {}
+        for i, (name, width) in enumerate(TABLES):
+            mem = Memory(shape=unsigned(width), depth=F.MAX_OBS, init=[])
+            m.submodules[f"tbl_{name.lower()}"] = mem
+            wp = mem.write_port()
+            m.d.comb += [wp.en.eq(self.tbl.en[i]), wp.addr.eq(self.tbl.row), wp.data.eq(self.tbl.data[:width])]
+            mems[name] = mem
+
+        # ---- sequencer ----
+        active = Signal()
+        p = Signal(32)
+        j = Signal(F.STEP_WIDTH)
+        s = Signal()
+        k = Signal(OBS_BITS + 1)
+        tag = Signal(TAG_BITS)
+        k_next = Signal(OBS_BITS + 1)
+        kill = Signal()
+        kill_tag = Signal(TAG_BITS)
+        obs_rp = mems["OBS_STEP"].read_port()
+        m.d.comb += [k_next.eq(k), obs_rp.addr.eq(k_next[:OBS_BITS])]
+        m.d.sync += k.eq(k_next)
+        last = j == P.n_steps - 1
+        is_obs = (k < P.n_obs) & (obs_rp.data == j + 1)
+        p_adv = Signal(33)
+        m.d.comb += p_adv.eq(p + self.n_lanes)
+
+        def next_pair():
+            m.d.sync += [p.eq(p_adv), j.eq(0), s.eq(0), tag.eq(tag + 1), active.eq(p_adv < P.n_pairs)]
+            m.d.comb += k_next.eq(0)
+
+        with m.If(self.start):
+            m.d.sync += [active.eq(P.n_pairs > self.index), p.eq(self.index), j.eq(0), s.eq(0), tag.eq(0)]
+            m.d.comb += k_next.eq(0)
+        with m.Elif(active):
+            with m.If(kill & (kill_tag == tag)):
+                next_pair()
+            with m.Elif(s == 0):
+                m.d.sync += s.eq(1)
+            with m.Else():
+                m.d.sync += s.eq(0)
+                with m.If(last):
+                    next_pair()
+                with m.Else():
+                    m.d.sync += j.eq(j + 1)
+                    with m.If(is_obs):
+                        m.d.comb += k_next.eq(k + 1)
+        m.d.comb += self.active.eq(active)
+
+        slot0 = Signal(Slot)
+        m.d.comb += [slot0.v.eq(active & ~self.start), slot0.s.eq(s), slot0.j.eq(j), slot0.first.eq(j == 0),
+                     slot0.last.eq(last), slot0.is_obs.eq(is_obs), slot0.k.eq(k), slot0.tag.eq(tag)]
+
+        # ---- random words: one Threefry block per two steps ----
+        m.submodules.tf = tf = Threefry2x32()
+        m.d.comb += [tf.i_valid.eq(slot0.v & (s == 0) & ~j[0]), tf.c0.eq(p), tf.c1.eq(j[1:]),
+                     tf.k0.eq(P.k0), tf.k1.eq(P.k1)]
+        slot_t = _delay_view(m, Slot, slot0, Threefry2x32.LATENCY, "sl_tf")
+        hold = Signal(32)
+        with m.If(tf.o_valid):
+            m.d.sync += hold.eq(tf.x1)
+        word = reg(m, Mux(slot_t.j[0], hold, tf.x0), name="word")
+        slot_w = _delay_view(m, Slot, slot_t, 1, "sl_w")
+
+        # ---- normal and the log-step increment ----
+        m.submodules.step = st = PathIncrement()
+        m.d.comb += [st.w.eq(word), st.s.eq(slot_w.s), st.dmant.eq(P.dmant), st.dshift.eq(P.dshift),
+                     st.drift.eq(P.drift)]
+        inc = st.inc
+        sa = _delay_view(m, Slot, slot_w, PathIncrement.LATENCY, "sl_a")
+
+        # ---- loop stage A: x += inc ----
+        xs = [Signal(XS, name=f"x{i}") for i in range(2)]
+        dn = [Signal(name=f"done{i}") for i in range(2)]
+        kis = [Signal(name=f"ki{i}") for i in range(2)]
+        rps = {n: mems[n].read_port() for n in ("KO_Q", "KO_PAY", "KO_ACC")}
+        for rp in rps.values():
+            m.d.comb += rp.addr.eq(sa.k[:OBS_BITS])
+        x_base = Mux(sa.first, P.x0, Mux(sa.s, xs[1], xs[0]))
+        xb = reg(m, x_base + inc, name="xb", shape=XS)
+        done_b = reg(m, Mux(sa.first, 0, Mux(sa.s, dn[1], dn[0])), name="done_b")
+        ki_b = reg(m, Mux(sa.first, P.ki0, Mux(sa.s, kis[1], kis[0])), name="ki_b")
+        sb = _delay_view(m, Slot, sa, 1, "sl_b")
+
+        # ---- loop stage B: events in log space, state write ----
+        alive = sb.v & ~done_b
+        ki_new = ki_b | ((P.ki_daily | (P.ki_mat & sb.last)) & (xb < P.ki_q))
+        ko = sb.is_obs & (xb >= rps["KO_Q"].data.as_signed())
+        term = alive & (ko | sb.last)
+        with m.If(sb.v):
+            for i in range(2):
+                with m.If(sb.s == i):
+                    m.d.sync += [xs[i].eq(xb), kis[i].eq(ki_new), dn[i].eq(done_b | term)]
+        m.d.sync += [kill.eq(sb.v & sb.s & ~sb.last & dn[0] & (done_b | term)), kill_tag.eq(sb.tag)]
+        rec = Signal(Rec)
+        m.d.sync += [rec.v.eq(term), rec.ko.eq(ko), rec.ki.eq(ki_new), rec.life.eq(sb.j + 1),
+                     rec.pay.eq(rps["KO_PAY"].data), rec.acc.eq(rps["KO_ACC"].data)]
+        x_rec = reg(m, xb, name="x_rec")
+
+        # ---- path payoff ----
+        m.submodules.exp2 = ex = Exp2()
+        m.d.comb += ex.y.eq(reg(m, x_rec + P.ln_disc, name="y_exp", shape=XS))
+        rq = _delay_view(m, Rec, rec, 1 + Exp2.LATENCY, "rec_e")
+        diff = reg(m, ex.e - P.disc_strike, name="ldiff", shape=signed(F.PAY_WIDTH + 1))
+        r1 = _delay_view(m, Rec, rq, 1, "rec_1")
+        capped = Mux(diff > 0, 0, diff)
+        loss = reg(m, Mux(capped < -P.disc_floor, -P.disc_floor, capped), name="loss", shape=PS)
+        r2 = _delay_view(m, Rec, r1, 1, "rec_2")
+        pay = reg(m, Mux(r2.ko, r2.pay.as_signed(), Mux(r2.ki, loss, P.mat_pay)), name="pay", shape=PS)
+        loss3 = reg(m, loss, name="loss3")
+        r3 = _delay_view(m, Rec, r2, 1, "rec_3")
+
+        # ---- exact accumulators ----
+        def acc(name, en, value, in_width, signed_in=True):
+            a = WideAccumulator(F.ACC_WIDTHS[name], in_width, signed_in)
+            m.submodules[f"acc_{name.lower()}"] = a
+            m.d.comb += [a.en.eq(en), a.value.eq(value), a.clear.eq(self.start), getattr(self, name).eq(a.sum)]
+
+        acc("SUM_PAY", r3.v, pay, F.PAY_WIDTH)
+        acc("SUM_ACC", r3.v & r3.ko, r3.acc, F.PAY_WIDTH)
+        acc("SUM_LOSS", r3.v & ~r3.ko & r3.ki, loss3, F.PAY_WIDTH)
+        acc("N_KO", r3.v & r3.ko, 1, 1, False)
+        acc("N_KI", r3.v & r3.ki, 1, 1, False)
+        acc("N_MAT", r3.v & ~r3.ko & ~r3.ki, 1, 1, False)
+        acc("SUM_LIFE", r3.v, r3.life, F.STEP_WIDTH + 1, False)
+
+        # ---- pair value square (for the antithetic standard error) ----
+        half = Signal()
+        first_pay = Signal(PS)
+        pair_v = Signal()
+        pair_sum = Signal(signed(F.PAY_WIDTH + 1))
+        m.d.sync += pair_v.eq(0)
+        with m.If(self.start):
+            m.d.sync += half.eq(0)
+        with m.Elif(r3.v):
+            m.d.sync += half.eq(~half)
+            with m.If(half):
+                m.d.sync += [pair_v.eq(1), pair_sum.eq(first_pay + pay)]
+            with m.Else():
+                m.d.sync += first_pay.eq(pay)
+        q = reg(m, (pair_sum + (1 << (F.SQ_SHIFT - 1))) >> F.SQ_SHIFT, name="sq_q", shape=signed(F.SQ_WIDTH))
+        q_v = reg(m, pair_v, name="sq_qv")
+        sq = reg(m, q * q, name="sq", shape=unsigned(2 * F.SQ_WIDTH))
+        sq_v = reg(m, q_v, name="sq_v")
+        acc("SUM_SQ", sq_v, sq, 2 * F.SQ_WIDTH, False)
+        return m

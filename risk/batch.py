@@ -1,0 +1,177 @@
+"""Run a risk job over many portfolios: in-process, on a Dask LocalCluster, or on an existing Dask cluster.
+
+One task per chunk of portfolios; each finished chunk is written to DuckDB at
+once, keyed by (job, portfolio, date), so a rerun skips what is done and a
+failed chunk (after its retries) is recorded without losing the others.
+The client alone touches the database: tasks receive numpy/pandas inputs and
+return result rows, so workers need neither the file nor DuckDB.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from risk.jobs import JOBS
+from risk.store import check_tables, connect, done_portfolios, resolve_date, resolve_portfolios, write_failure, write_results
+
+# Portfolios per task: big enough to amortise task overhead, small enough to spread over workers.
+CHUNK_SIZE = {"var": 500, "stress": 100, "brinson": 5, "campisi": 13, "book": 1}
+SCHEDULERS = ("local", "threads", "sync")
+
+
+@dataclass
+class JobSummary:
+    """What a run did: portfolios computed, skipped (already done) and failed (with their errors)."""
+
+    job: str
+    date: dt.date
+    computed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+    seconds: float = 0.0
+    scheduler: str = ""
+
+
+def job_module(job: str):
+    """The module implementing a job (risk.jobs.<job>)."""
+    if job not in JOBS:
+        raise ValueError(f"job: must be one of {', '.join(JOBS)}, got {job!r}")
+    return importlib.import_module(f"risk.jobs.{job}")
+
+
+def run_chunk(job: str, shared: dict, payload: dict, params: dict, compute: Callable | None = None):
+    """Compute one chunk (runs on a worker); returns (result rows, seconds)."""
+    t0 = time.perf_counter()
+    fn = compute or job_module(job).compute
+    return fn(shared, payload, params), time.perf_counter() - t0
+
+
+def _params(mod, given: dict[str, Any] | None) -> dict[str, Any]:
+    p = dict(mod.DEFAULTS)
+    for k, v in (given or {}).items():
+        if k not in mod.DEFAULTS:
+            raise ValueError(f"params: unknown parameter {k!r} for this job; allowed: {', '.join(mod.DEFAULTS)}")
+        p[k] = v
+    mod.validate(p)
+    return p
+
+
+def run_job(db: str, job: str, portfolios: Sequence[str] | None = None, date: str | dt.date | None = None,
+            scheduler: str | None = "local", params: dict[str, Any] | None = None, chunk_size: int | None = None,
+            force: bool = False, retries: int = 2, workers: int = 2, show_progress: bool = True,
+            pricer: Callable | None = None, compute: Callable | None = None) -> JobSummary:
+    """Run ``job`` for the portfolios (default: all of the job's kinds) as of ``date`` (default: latest).
+
+    ``scheduler`` is "local" (a Dask LocalCluster of ``workers`` processes),
+    "threads" (an in-process LocalCluster), "sync" (no Dask) or the address
+    of a running Dask scheduler. ``compute`` replaces the job's compute
+    function and ``pricer`` the book job's ``pricing.price`` (for tests).
+    """
+    t0 = time.perf_counter()
+    mod = job_module(job)
+    p = _params(mod, params)
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
+        raise ValueError(f"--chunk-size: must be a positive integer, got {chunk_size!r}")
+    if not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"--retries: must be a non-negative integer, got {retries!r}")
+    con = connect(db)
+    try:
+        check_tables(con, ("portfolios",) + tuple(mod.TABLES))
+        d = resolve_date(con, date)
+        pids = resolve_portfolios(con, portfolios, mod.KINDS)
+        from risk.store import create_schema
+
+        create_schema(con)
+        done = set() if force else done_portfolios(con, job, d, p)
+        summary = JobSummary(job, d, skipped=[x for x in pids if x in done], scheduler=scheduler or "local")
+        todo = [x for x in pids if x not in done]
+        if not todo:
+            summary.seconds = time.perf_counter() - t0
+            return summary
+        size = chunk_size or CHUNK_SIZE[job]
+        chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+        load_params = dict(p, _pricer=pricer) if job == "book" else p
+        shared, payloads = mod.load(con, d, chunks, load_params)
+
+        from foreland.progress import progress
+
+        bar = progress(total=len(todo), desc=f"risk {job}", unit="portfolio", disable=None if show_progress else True)
+
+        def finish(i: int, result, attempts: int) -> None:
+            rows, secs = result
+            write_results(con, job, d, p, rows, chunks[i], secs, attempts)
+            summary.computed.extend(chunks[i])
+            summary.rows += len(rows)
+            bar.update(len(chunks[i]))
+
+        def fail(i: int, exc: BaseException, attempts: int) -> None:
+            msg = f"{type(exc).__name__}: {exc}"
+            write_failure(con, job, d, p, chunks[i], msg, attempts)
+            summary.failed.update({x: msg for x in chunks[i]})
+            bar.update(len(chunks[i]))
+
+        try:
+            if scheduler == "sync":
+                for i, payload in enumerate(payloads):
+                    for attempt in range(1, retries + 2):
+                        try:
+                            res = run_chunk(job, shared, payload, p, compute)
+                        except Exception as exc:  # a task failure is recorded, not fatal to the run
+                            if attempt == retries + 1:
+                                fail(i, exc, attempt)
+                        else:
+                            finish(i, res, attempt)
+                            break
+            else:
+                _run_dask(job, shared, payloads, p, compute, scheduler, workers, retries, finish, fail)
+        finally:
+            bar.close()
+        summary.seconds = time.perf_counter() - t0
+        return summary
+    finally:
+        con.close()
+
+
+def _run_dask(job, shared, payloads, params, compute, scheduler, workers, retries, finish, fail) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise ImportError(f"--scheduler: Dask distributed is not available ({exc}); use --scheduler sync") from None
+    if not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"--workers: must be a positive integer, got {workers!r}")
+    cluster = None
+    if scheduler in (None, "local", "threads"):
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=scheduler != "threads",
+                               dashboard_address=None, silence_logs=50)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise OSError(f"--scheduler: cannot reach a Dask scheduler at {scheduler!r}: {exc}") from None
+    try:
+        [shared_f] = client.scatter([shared], broadcast=True)
+        futs = {client.submit(run_chunk, job, shared_f, payload, params, compute, retries=retries, pure=False): i
+                for i, payload in enumerate(payloads)}
+        for fut in as_completed(futs):
+            i = futs[fut]
+            try:
+                res = fut.result()
+            except Exception as exc:  # recorded per chunk; the other chunks carry on
+                fail(i, exc, retries + 1)
+            else:
+                finish(i, res, 1)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def format_error(exc: BaseException) -> str:
+    """One-line description of an exception (for logs)."""
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()

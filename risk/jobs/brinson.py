@@ -1,0 +1,137 @@
+"""Batch Brinson job: daily sector attribution against the benchmark over a window, linked to the window."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from risk.brinson import brinson_arrays
+from risk.jobs.common import daily_matrix, daily_quantities, grid_results, holdings_snapshots, register_ids, results_frame
+from risk.linking import link_coefficients
+from risk.store import trading_days, trading_days_between
+
+KINDS = ("equity",)
+TABLES = ("holdings", "prices", "asset_returns", "assets", "benchmark_weights", "portfolios")
+DEFAULTS = {"periods": 250, "model": "BF", "effects": 3, "linking": "carino"}
+UNCLASSIFIED = "Unclassified"
+RECONCILE_TOL = 1e-9
+
+
+def load(con, date, chunks, params):
+    """Daily sector weights and returns of portfolios and their benchmarks over the window."""
+    pids = [p for c in chunks for p in c]
+    days = trading_days(con, date, params["periods"] + 1)
+    snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
+    register_ids(con, "_pids", pids, "portfolio_id")
+    bmap = dict(con.sql("SELECT portfolio_id, benchmark_id FROM portfolios JOIN _pids USING (portfolio_id)").fetchall())
+    nob = [p for p in pids if not bmap.get(p)]
+    if nob:
+        raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")
+    register_ids(con, "_bids", sorted(set(bmap.values())), "benchmark_id")
+    bw = con.sql("""
+        WITH first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN _bids USING (benchmark_id)
+                       WHERE date <= $s GROUP BY 1)
+        SELECT w.benchmark_id AS portfolio_id, w.date, w.asset_id, a.asset_key, w.weight
+          FROM benchmark_weights w JOIN first USING (benchmark_id) LEFT JOIN assets a ON a.asset_id = w.asset_id
+         WHERE w.date >= first.d AND w.date <= $e""", params={"s": days[0].item(), "e": days[-2].item()}).df()
+    missing = sorted(set(bmap.values()) - set(bw.portfolio_id))
+    if missing:
+        raise ValueError(f"benchmark_weights: benchmark {missing[0]!r} has no weights on or before {days[0]}")
+    if bw.asset_key.isna().any():
+        raise ValueError(f"benchmark_weights: asset {bw.asset_id[bw.asset_key.isna()].iloc[0]!r} is not in the assets table")
+    sums = bw.groupby(["portfolio_id", "date"]).weight.sum()
+    off = sums[(sums - 1).abs() > 1e-6]
+    if len(off):
+        raise ValueError(f"benchmark_weights: weights of {off.index[0][0]!r} on {off.index[0][1]:%Y-%m-%d} sum to "
+                         f"{off.iloc[0]:.8g}, must sum to 1")
+    bw = bw.astype({"asset_key": np.int64})
+    keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy())
+    # Order assets by sector so a sector total is a contiguous reduceat, not a one-hot product.
+    sec = sector_of(con, keys).to_numpy(dtype=object)
+    order = np.argsort(sec, kind="stable")
+    keys, sec = keys[order], sec[order]
+    starts = np.flatnonzero(np.r_[True, sec[1:] != sec[:-1]])
+    sectors = sec[starts]
+    # Benchmark weight sets may predate the window (last rebalance before it): price from the earliest one.
+    first = min(np.datetime64(bw.date.min(), "D"), days[0])
+    ext = trading_days_between(con, first, days[-1])
+    close_ext = daily_matrix(con, keys, ext, "prices", "close")
+    close = close_ext[len(ext) - len(days):]
+    ret = daily_matrix(con, keys, days[1:], "asset_returns", "ret")
+    # Benchmark weights become index units at their date so they drift with prices like holdings do.
+    key_pos = pd.Index(keys).get_indexer(bw.asset_key)
+    day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
+    if (day_pos >= len(ext)).any() or (ext[np.minimum(day_pos, len(ext) - 1)] != np.asarray(bw.date.to_numpy(), dtype="datetime64[D]")).any():
+        raise ValueError("benchmark_weights: a weight set is dated on a day without prices")
+    px_at = close_ext[day_pos, key_pos]
+    bw["quantity"] = bw.weight.to_numpy() / px_at
+    bids = sorted(set(bmap.values()))
+    bq = daily_quantities(bw, bids, keys, days[:-1])
+    b_w, b_r = _sector_weights_returns(bq, close[:-1], ret, starts)
+    shared = {"sectors": sectors, "bench_w": b_w, "bench_r": b_r, "bench_ids": bids}
+    out = []
+    for c in chunks:
+        q = daily_quantities(snap[snap.portfolio_id.isin(c)], c, keys, days[:-1])
+        w, r = _sector_weights_returns(q, close[:-1], ret, starts)
+        out.append({"pids": list(c), "wp": w, "rp": r, "bench": np.array([bids.index(bmap[p]) for p in c])})
+    return shared, out
+
+
+def sector_of(con, keys: np.ndarray) -> pd.Series:
+    """Sector of each asset key (``Unclassified`` when the assets table has none)."""
+    df = con.sql("SELECT asset_key, sector FROM assets").df().set_index("asset_key")
+    return df.sector.reindex(keys).fillna(UNCLASSIFIED)
+
+
+def _sector_weights_returns(q, close_prev, ret, starts):
+    """Beginning-of-day sector weights and sector returns (portfolios x days x sectors); NaN return where unheld."""
+    mv = q * close_prev[None]
+    nav = mv.sum(-1, keepdims=True)
+    if (nav <= 0).any():
+        raise ValueError("holdings: a portfolio has a non-positive value on some day of the window")
+    w = np.add.reduceat(mv / nav, starts, axis=-1)
+    contrib = np.add.reduceat(mv * ret[None] / nav, starts, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(w > 0, contrib / np.where(w > 0, w, 1.0), np.nan)
+    return w, r
+
+
+def compute(shared, payload, params) -> pd.DataFrame:
+    """Linked allocation/selection/interaction per sector and in total, plus the compounded returns."""
+    wp, rp = payload["wp"], payload["rp"]
+    wb, rb = shared["bench_w"][payload["bench"]], shared["bench_r"][payload["bench"]]
+    rb_total = np.nansum(wb * np.nan_to_num(rb), -1, keepdims=True)
+    # Unheld sectors: the portfolio's takes the benchmark's sector return, the benchmark's its total return.
+    rb = np.where(np.isnan(rb), rb_total, rb)
+    rp = np.where(np.isnan(rp), rb, rp)
+    alloc, sel, inter = brinson_arrays(wp, wb, rp, rb, params["model"], params["effects"])
+    port_t, bench_t = (wp * rp).sum(-1), (wb * rb).sum(-1)
+    coef = link_coefficients(port_t, bench_t, params["linking"])[..., None]
+    eff = np.stack([(alloc * coef).sum(1), (sel * coef).sum(1), (inter * coef).sum(1)], -1)  # P x S x 3
+    cp = np.prod(1 + port_t, axis=1) - 1
+    cb = np.prod(1 + bench_t, axis=1) - 1
+    gap = np.abs(eff.sum((1, 2)) - (cp - cb))
+    if (gap > RECONCILE_TOL).any():
+        raise RuntimeError(f"brinson: linked effects miss the active return by {gap.max():.3g}")
+    pids = payload["pids"]
+    sectors = shared["sectors"]
+    p, s = eff.shape[:2]
+    names = ["allocation", "selection", "interaction", "total"]
+    full = np.concatenate([eff, eff.sum(-1, keepdims=True)], -1)
+    per_sector = results_frame(np.repeat(np.asarray(pids, dtype=object), s * 4), np.tile(np.repeat(sectors, 4), p),
+                               np.tile(names, p * s), full.ravel())
+    tot = np.column_stack([eff.sum(1), cp, cb, cp - cb])
+    port = grid_results(pids, names[:3] + ["portfolio_return", "benchmark_return", "active_return"], tot)
+    return pd.concat([port, per_sector], ignore_index=True)
+
+
+def validate(params) -> None:
+    """Check parameters before any work starts (errors name the CLI option)."""
+    from risk._checks import check_choice, check_positive_int
+    from risk.brinson import MODELS
+    from risk.linking import LINKINGS
+
+    check_positive_int(params["periods"], "--periods")
+    check_choice(params["model"], "--model", MODELS)
+    if params["effects"] not in (2, 3):
+        raise ValueError(f"--effects: must be 2 or 3, got {params['effects']!r}")
+    check_choice(params["linking"], "--linking", LINKINGS)

@@ -1,0 +1,141 @@
+"""Batch Campisi job: daily per-bond effects over the window, weighted into portfolios and linked."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from risk.campisi import campisi_arrays
+from risk.jobs.common import daily_matrices, daily_quantities, grid_results, holdings_snapshots, register_ids, results_frame
+from risk.linking import link_coefficients
+from risk.schema import GOV_CURVE
+from risk.store import trading_days, trading_days_between
+
+KINDS = ("bond",)
+TABLES = ("holdings", "bond_analytics", "bonds", "curves", "benchmark_weights", "portfolios")
+DEFAULTS = {"periods": 250, "linking": "carino"}
+EFFECTS = ["income", "treasury", "spread", "selection", "total"]
+PORTFOLIO_EFFECTS = ["income", "treasury", "treasury_shift", "treasury_twist", "spread", "selection", "total"]
+RECONCILE_TOL = 1e-9
+
+
+def load(con, date, chunks, params):
+    """Per-bond daily Campisi effects (shared) and daily bond weights of each portfolio and benchmark."""
+    pids = [p for c in chunks for p in c]
+    days = trading_days(con, date, params["periods"] + 1)
+    snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
+    register_ids(con, "_pids", pids, "portfolio_id")
+    bmap = dict(con.sql("SELECT portfolio_id, benchmark_id FROM portfolios JOIN _pids USING (portfolio_id)").fetchall())
+    bids = sorted({b for b in bmap.values() if b})
+    bw = pd.DataFrame(columns=["portfolio_id", "date", "asset_id", "asset_key", "weight"])
+    if bids:
+        register_ids(con, "_bids", bids, "benchmark_id")
+        bw = con.sql("""
+            WITH first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN _bids USING (benchmark_id)
+                           WHERE date <= $s GROUP BY 1)
+            SELECT w.benchmark_id AS portfolio_id, w.date, w.asset_id, a.asset_key, w.weight
+              FROM benchmark_weights w JOIN first USING (benchmark_id) LEFT JOIN assets a ON a.asset_id = w.asset_id
+             WHERE w.date >= first.d AND w.date <= $e""", params={"s": days[0].item(), "e": days[-2].item()}).df()
+        missing = sorted(set(bids) - set(bw.portfolio_id))
+        if missing:
+            raise ValueError(f"benchmark_weights: benchmark {missing[0]!r} has no weights on or before {days[0]}")
+        if bw.asset_key.isna().any():
+            raise ValueError(f"benchmark_weights: asset {bw.asset_id[bw.asset_key.isna()].iloc[0]!r} is not in the assets table")
+        bw = bw.astype({"asset_key": np.int64})
+    keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy()).astype(np.int64)
+    con.register("_keys", pd.DataFrame({"asset_key": keys}))
+    static = con.sql("""SELECT k.asset_key, a.asset_id, b.coupon_rate, b.maturity_date, a.asset_class
+                          FROM _keys k JOIN assets a USING (asset_key) LEFT JOIN bonds b ON b.asset_id = a.asset_id""").df()
+    static = static.set_index("asset_key").loc[keys]
+    if static.coupon_rate.isna().any():
+        bad = static.asset_id[static.coupon_rate.isna()].iloc[0]
+        raise ValueError(f"bonds: held asset {bad!r} is not a bond in the bonds table; Campisi takes bond portfolios")
+    first = min(np.datetime64(bw.date.min(), "D"), days[0]) if len(bw) else days[0]
+    ext = trading_days_between(con, first, days[-1])
+    m = daily_matrices(con, keys, ext, "bond_analytics",
+                       ["dirty_price", "coupon_paid", "spread", "mod_duration", "spread_duration"])
+    off = len(ext) - len(days)
+    a = {k: v[off:] for k, v in m.items()}
+    curve = con.sql("SELECT date, tenor_years, yield FROM curves WHERE curve_id = $c AND date BETWEEN $s AND $e ORDER BY date, tenor_years",
+                    params={"c": GOV_CURVE, "s": days[0].item(), "e": days[-1].item()}).fetchnumpy()
+    tenors = np.unique(curve["tenor_years"])
+    cdays = np.unique(np.asarray(curve["date"], dtype="datetime64[D]"))
+    if len(cdays) != len(days) or (cdays != days).any() or len(curve["yield"]) != len(days) * len(tenors):
+        raise ValueError(f"curves: the {GOV_CURVE} curve must have every tenor on every trading day of the window")
+    ylds = np.asarray(curve["yield"]).reshape(len(days), len(tenors))
+    mat = np.asarray(static.maturity_date.to_numpy(), dtype="datetime64[D]")
+    tau_prev = (mat[None, :] - days[:-1, None]).astype(np.int64) / 365.0  # remaining life at each period start
+    gov_start = np.stack([np.interp(tau_prev[t], tenors, ylds[t]) for t in range(len(days) - 1)])
+    gov_end = np.stack([np.interp(tau_prev[t], tenors, ylds[t + 1]) for t in range(len(days) - 1)])
+    shift = (ylds[1:] - ylds[:-1]).mean(axis=1)  # parallel component: average move across the curve's tenors
+    dt_years = (np.diff(days).astype(np.int64) / 365.0)[:, None]
+    e = campisi_arrays(a["dirty_price"][:-1], a["dirty_price"][1:], a["coupon_paid"][1:],
+                       static.coupon_rate.to_numpy(float)[None, :], dt_years, gov_start, gov_end,
+                       a["spread"][:-1], a["spread"][1:], a["mod_duration"][:-1], a["spread_duration"][:-1])
+    tshift = -a["mod_duration"][:-1] * shift[:, None]
+    # Effects per (day, bond): income, treasury, shift, twist, spread, selection, total.
+    e7 = np.stack([e[..., 0], e[..., 1], tshift, e[..., 1] - tshift, e[..., 2], e[..., 3], e[..., 4]], -1)
+    dirty_prev = a["dirty_price"][:-1]
+    shared = {"effects": e7, "bond_ids": static.asset_id.to_numpy(dtype=object)}
+    if len(bw):
+        key_pos = pd.Index(keys).get_indexer(bw.asset_key)
+        day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
+        bw["quantity"] = bw.weight.to_numpy() / m["dirty_price"][day_pos, key_pos]
+        shared["bench_w"] = _weights(daily_quantities(bw, bids, keys, days[:-1]), dirty_prev)
+        shared["bench_ids"] = bids
+    out = []
+    for c in chunks:
+        q = daily_quantities(snap[snap.portfolio_id.isin(c)], c, keys, days[:-1])
+        out.append({"pids": list(c), "weights": _weights(q, dirty_prev),
+                    "bench": np.array([bids.index(bmap[p]) if bmap.get(p) else -1 for p in c])})
+    return shared, out
+
+
+def _weights(q, dirty_prev):
+    mv = q * dirty_prev[None]
+    nav = mv.sum(-1, keepdims=True)
+    if (nav <= 0).any():
+        raise ValueError("holdings: a portfolio has a non-positive value on some day of the window")
+    return mv / nav
+
+
+def _linked(w, e7, linking):
+    """Linked portfolio effects (P x 7) and per-bond contributions (P x N x 7) from weights (P x T x N)."""
+    daily = np.einsum("ptn,tne->pte", w, e7)
+    coef = link_coefficients(daily[..., -1], np.zeros(daily.shape[:2]), linking)
+    per_bond = np.einsum("pt,ptn,tne->pne", coef, w, e7)
+    return daily, coef, per_bond
+
+
+def compute(shared, payload, params) -> pd.DataFrame:
+    """Linked Campisi effects per portfolio, its benchmark and their difference, plus per-bond contributions."""
+    e7, ids, pids = shared["effects"], shared["bond_ids"], payload["pids"]
+    daily, coef, per_bond = _linked(payload["weights"], e7, params["linking"])
+    port = per_bond.sum(1)
+    total = np.prod(1 + daily[..., -1], axis=1) - 1
+    parts = [0, 1, 4, 5]  # income + treasury + spread + selection = total
+    gap = np.abs(port[:, parts].sum(1) - total)
+    if (gap > RECONCILE_TOL).any():
+        raise RuntimeError(f"campisi: linked effects miss the compounded return by {gap.max():.3g}")
+    names = PORTFOLIO_EFFECTS
+    frames = [grid_results(pids, names, port)]
+    bench = payload["bench"]
+    if (bench >= 0).any():
+        bd, _, bpb = _linked(shared["bench_w"], e7, params["linking"])
+        b = bpb.sum(1)[np.maximum(bench, 0)]
+        b[bench < 0] = np.nan
+        frames.append(grid_results(pids, [f"benchmark_{n}" for n in names], b))
+        frames.append(grid_results(pids, [f"active_{n}" for n in names], port - b))
+    p_idx, n_idx = np.nonzero(np.abs(payload["weights"]).sum(1))
+    sel = per_bond[p_idx, n_idx][:, [0, 1, 4, 5, 6]]
+    frames.append(results_frame(np.repeat(np.asarray(pids, dtype=object)[p_idx], 5), np.repeat(ids[n_idx], 5),
+                                np.tile(EFFECTS, len(p_idx)), sel.ravel()))
+    return pd.concat(frames, ignore_index=True)
+
+
+def validate(params) -> None:
+    """Check parameters before any work starts (errors name the CLI option)."""
+    from risk._checks import check_choice, check_positive_int
+    from risk.linking import LINKINGS
+
+    check_positive_int(params["periods"], "--periods")
+    check_choice(params["linking"], "--linking", LINKINGS)

@@ -1,0 +1,1 @@
+"""cocotb benches of the snowball kernel (run through sim.runner.run_cocotb)."""

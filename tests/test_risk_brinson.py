@@ -1,0 +1,174 @@
+"""Brinson attribution: Bacon's textbook example by hand, perfattr on the same data, additive identities."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import perfattr
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import risk
+
+# Bacon, "Practical Portfolio Performance Measurement and Attribution", the
+# three-market example: portfolio 8.3%, benchmark 6.4%, active 1.9%.
+SECTORS = ["UK equities", "Japanese equities", "US equities"]
+WP = pd.Series([0.40, 0.30, 0.30], index=SECTORS)
+WB = pd.Series([0.40, 0.20, 0.40], index=SECTORS)
+RP = pd.Series([0.20, -0.05, 0.06], index=SECTORS)
+RB = pd.Series([0.10, -0.04, 0.08], index=SECTORS)
+
+
+def test_bacon_bhb_by_hand():
+    # Rp = .4*.2 + .3*-.05 + .3*.06 = .083 ; Rb = .4*.1 + .2*-.04 + .4*.08 = .064
+    # allocation (wp-wb) rb:      UK 0,  Japan  .1*-.04 = -.004,  US -.1*.08 = -.008   -> -1.2%
+    # selection  wb (rp-rb):      UK .4*.1 = .04, Japan .2*-.01 = -.002, US .4*-.02 = -.008 -> 3.0%
+    # interaction (wp-wb)(rp-rb): UK 0,  Japan .1*-.01 = -.001,  US -.1*-.02 = .002    -> 0.1%
+    out = risk.brinson(WP, WB, RP, RB, model="BHB")
+    np.testing.assert_allclose(out.allocation, [0.0, -0.004, -0.008], atol=1e-15)
+    np.testing.assert_allclose(out.selection, [0.04, -0.002, -0.008], atol=1e-15)
+    np.testing.assert_allclose(out.interaction, [0.0, -0.001, 0.002], atol=1e-15)
+    assert out.attrs["portfolio_return"] == pytest.approx(0.083)
+    assert out.attrs["benchmark_return"] == pytest.approx(0.064)
+    assert out[["allocation", "selection", "interaction"]].to_numpy().sum() == pytest.approx(0.019)
+
+
+def test_bacon_brinson_fachler_by_hand():
+    # BF allocation (wp-wb)(rb-Rb): UK 0, Japan .1*(-.04-.064) = -.0104, US -.1*(.08-.064) = -.0016
+    out = risk.brinson(WP, WB, RP, RB, model="BF")
+    np.testing.assert_allclose(out.allocation, [0.0, -0.0104, -0.0016], atol=1e-15)
+    np.testing.assert_allclose(out.selection, [0.04, -0.002, -0.008], atol=1e-15)
+    # Two-effect form: selection wp (rp-rb) = .4*.1, .3*-.01, .3*-.02 = .04, -.003, -.006
+    two = risk.brinson(WP, WB, RP, RB, model="BF", effects=2)
+    np.testing.assert_allclose(two.selection, [0.04, -0.003, -0.006], atol=1e-15)
+    assert (two.interaction == 0).all()
+
+
+def _frame(w, r, d0, d1):
+    return pd.DataFrame({"from_date": d0, "thru_date": d1, "identifier": list(w.index),
+                         "weight": w.to_numpy(), "return": r.to_numpy()})
+
+
+METHODS = {
+    ("BF", 3): perfattr.AttributionMethod.BRINSON_FACHLER_THREE_EFFECT,
+    ("BF", 2): perfattr.AttributionMethod.BRINSON_FACHLER_TWO_EFFECT,
+    ("BHB", 3): perfattr.AttributionMethod.BRINSON_HOOD_BEEBOWER_THREE_EFFECT,
+    ("BHB", 2): perfattr.AttributionMethod.BRINSON_HOOD_BEEBOWER_TWO_EFFECT,
+}
+
+
+def _random_periods(n, k, seed):
+    rng = np.random.default_rng(seed)
+    names = [f"S{i:02d}" for i in range(k)]
+    out = []
+    for _ in range(n):
+        out.append((pd.Series(rng.dirichlet(np.ones(k)), index=names), pd.Series(rng.dirichlet(np.ones(k)), index=names),
+                    pd.Series(rng.normal(0.01, 0.05, k), index=names), pd.Series(rng.normal(0.008, 0.04, k), index=names)))
+    return out
+
+
+def _perfattr(periods, model, effects, linking):
+    days = pd.date_range("2024-01-01", periods=len(periods) + 1, freq="MS")
+    p = pd.concat([_frame(wp, rp, days[i], days[i + 1] - pd.Timedelta(days=1)) for i, (wp, wb, rp, rb) in enumerate(periods)])
+    b = pd.concat([_frame(wb, rb, days[i], days[i + 1] - pd.Timedelta(days=1)) for i, (wp, wb, rp, rb) in enumerate(periods)])
+    prep = perfattr.prepare_attribution(p, b)
+    link = {"carino": perfattr.EffectLinkingMethod.CARINO, "menchero": perfattr.EffectLinkingMethod.MENCHERO}[linking]
+    return perfattr.calculate_attribution(prep.portfolio, prep.benchmark, method=METHODS[(model, effects)],
+                                          effect_linking_method=link)
+
+
+@pytest.mark.parametrize("model,effects", list(METHODS))
+def test_single_period_matches_perfattr(model, effects):
+    res = _perfattr([(WP, WB, RP, RB)], model, effects, "carino").period_detail.set_index("identifier").loc[SECTORS]
+    out = risk.brinson(WP, WB, RP, RB, model=model, effects=effects)
+    np.testing.assert_allclose(out.allocation, res.allocation_effect, atol=1e-14)
+    if effects == 3:
+        np.testing.assert_allclose(out.selection, res.selection_effect, atol=1e-14)
+        np.testing.assert_allclose(out.interaction, res.interaction_effect, atol=1e-14)
+    else:
+        np.testing.assert_allclose(out.selection + out.interaction, res.selection_effect, atol=1e-14)
+
+
+@pytest.mark.parametrize("linking", ["carino", "menchero"])
+@pytest.mark.parametrize("model", ["BF", "BHB"])
+def test_linked_matches_perfattr(linking, model):
+    periods = _random_periods(12, 6, seed=3)
+    ref = _perfattr(periods, model, 3, linking).overall_detail.set_index("identifier")
+    out = risk.brinson_linked(periods, linking=linking, model=model)
+    idx = out.effects.index
+    np.testing.assert_allclose(out.effects.allocation, ref.loc[idx, "linked_allocation_effect"], atol=1e-12)
+    np.testing.assert_allclose(out.effects.selection, ref.loc[idx, "linked_selection_effect"], atol=1e-12)
+    np.testing.assert_allclose(out.effects.interaction, ref.loc[idx, "linked_interaction_effect"], atol=1e-12)
+
+
+def test_grap_two_periods_by_hand():
+    # Period 1: Rp .10, Rb .05; period 2: Rp -.02, Rb .01. GRAP factors:
+    # period 1: (after) (1 + Rb2) = 1.01; period 2: (before) (1 + Rp1) = 1.10.
+    c = risk.link_coefficients(np.array([0.10, -0.02]), np.array([0.05, 0.01]), "grap")
+    np.testing.assert_allclose(c, [1.01, 1.10])
+    # Active effects .05 and -.03 link to .0505 - .033 = .0175 = 1.1*.98 - 1.05*1.01 = 1.078 - 1.0605.
+    assert c @ np.array([0.05, -0.03]) == pytest.approx(1.078 - 1.0605)
+
+
+def test_carino_coefficient_by_hand():
+    # k_t = ln(1.1/1.05)/(0.05) = 0.930425...; K = ln(1.078/1.0605)/(0.0175) = 0.935160...
+    c = risk.link_coefficients(np.array([0.10, -0.02]), np.array([0.05, 0.01]), "carino")
+    assert c[0] == pytest.approx(np.log(1.1 / 1.05) / 0.05 / (np.log(1.078 / 1.0605) / 0.0175), rel=1e-12)
+
+
+weights = st.lists(st.floats(0.01, 1.0), min_size=2, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 24), st.integers(2, 8), st.integers(0, 10_000),
+       st.sampled_from(["carino", "menchero", "grap"]), st.sampled_from(["BF", "BHB"]), st.sampled_from([2, 3]))
+def test_linked_effects_add_up_to_compounded_active(n, k, seed, linking, model, effects):
+    periods = _random_periods(n, k, seed)
+    out = risk.brinson_linked(periods, linking=linking, model=model, effects=effects)
+    rp = np.prod([1 + (wp * rp).sum() for wp, wb, rp, rb in periods]) - 1
+    rb = np.prod([1 + (wb * rb).sum() for wp, wb, rp, rb in periods]) - 1
+    assert out.effects[["allocation", "selection", "interaction"]].to_numpy().sum() == pytest.approx(rp - rb, abs=1e-12)
+    assert out.active_return == pytest.approx(rp - rb, abs=1e-14)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 10), st.integers(0, 10_000), st.sampled_from(["BF", "BHB"]))
+def test_single_period_effects_add_up(k, seed, model):
+    (wp, wb, rp, rb), = _random_periods(1, k, seed)
+    out = risk.brinson(wp, wb, rp, rb, model=model)
+    assert out.total.sum() == pytest.approx((wp * rp).sum() - (wb * rb).sum(), abs=1e-14)
+
+
+def test_sector_held_on_one_side_only():
+    # The portfolio holds "Cash-like" (not in the benchmark) and not "US" (in the benchmark).
+    wp = pd.Series({"UK": 0.6, "Cash-like": 0.4})
+    wb = pd.Series({"UK": 0.5, "US": 0.5})
+    rp = pd.Series({"UK": 0.05, "Cash-like": 0.01})
+    rb = pd.Series({"UK": 0.04, "US": 0.02})
+    out = risk.brinson(wp, wb, rp, rb, model="BF")
+    # Documented handling: rb(Cash-like) := Rb = .03; rp(US) := rb(US) (no selection there).
+    assert out.loc["US", "selection"] == 0.0
+    assert out.loc["Cash-like", "allocation"] == pytest.approx(0.4 * (0.03 - 0.03))
+    assert out.loc["Cash-like", "interaction"] == pytest.approx(0.4 * (0.01 - 0.03))
+    assert out.total.sum() == pytest.approx((0.6 * 0.05 + 0.4 * 0.01) - 0.03)
+
+
+@pytest.mark.parametrize("args,field", [
+    ((WP * 0.9, WB, RP, RB), "wp"),
+    ((WP, WB * 1.1, RP, RB), "wb"),
+    ((WP, WB, RP.drop("US equities"), RB), "rp"),
+    ((WP, WB, RP.where(RP > 0), RB), "rp"),
+    ((WP, WB, RP, [0.1, 0.2, 0.3]), "rb"),
+])
+def test_bad_input(args, field):
+    with pytest.raises(ValueError, match=field):
+        risk.brinson(*args)
+
+
+def test_bad_linking_and_model():
+    with pytest.raises(ValueError, match="linking"):
+        risk.brinson_linked([(WP, WB, RP, RB)], linking="frongello-ish")
+    with pytest.raises(ValueError, match="model"):
+        risk.brinson(WP, WB, RP, RB, model="XYZ")
+    with pytest.raises(ValueError, match="periods"):
+        risk.brinson_linked([])
