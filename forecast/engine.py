@@ -232,8 +232,8 @@ def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, pr
     ds = make_dataset(panel, calendar, cfg)
     feat = ds.feat
     records, forecasts, weights = [], {}, {}
-    for fold in range(cfg.folds):
-        tr_rows, va_rows, te_rows = split_fold(ds, cfg, fold)
+    splits = [split_fold(ds, cfg, fold) for fold in range(cfg.folds)]  # fail on bad settings before any training
+    for fold, (tr_rows, va_rows, te_rows) in enumerate(splits):
         if len(te_rows) == 0:
             raise ValueError(f"fold {fold}: no test origins with positive targets; lower min_volume")
         tr = fit_models(ds, tr_rows, va_rows, cfg, bar=progress_bar)

@@ -134,8 +134,8 @@ def generate_market(n_products: int = 4, n_days: int = 750, start: str = "2016-0
         logp = np.log(spec.price) + np.cumsum(vol_sigma * z)
         x = np.zeros(nd)
         for t in range(1, nd):
-            x[t] = 0.92 * x[t - 1] + rng.normal(0, 0.10)
-        price_kick = 1.0 + 0.6 * np.abs(z)  # |price change| drives activity (weakly)
+            x[t] = 0.92 * x[t - 1] + rng.normal(0, 0.07)
+        price_kick = 1.0 + 0.4 * np.abs(z)  # |price change| drives activity (weakly)
         group_damp = {}
         for g in CLIENT_GROUPS:
             group_damp[g] = np.exp(-GROUP_MARGIN_SENS[g] * (margin / 0.07 - 1.0) - GROUP_FEE_SENS[g] * ctf_rel)
@@ -170,10 +170,10 @@ def generate_market(n_products: int = 4, n_days: int = 750, start: str = "2016-0
                     start_main = t_prev - 45.0  # <0 once the previous main has 45 bdays left
                     up = 1.0 / (1.0 + np.exp(start_main / 4.0))
                     down = 1.0 / (1.0 + np.exp(-(tau - 45.0) / 4.0))
-                    bump1 = 0.5 * np.exp(-0.5 * (start_main / 5.0) ** 2)
-                    amp2 = rng.uniform(0.6, 1.0) if rng.random() < double_peak_share else rng.uniform(0.0, 0.1)
-                    bump2 = amp2 * np.exp(-0.5 * ((t_prev - 12.0) / 5.0) ** 2)  # last-minute roll of the old main
-                    w = w + 0.55 * (up * down + bump1 * down + bump2)
+                    bump1 = 0.6 * np.exp(-0.5 * (start_main / 6.0) ** 2)
+                    amp2 = rng.uniform(0.6, 0.9) if rng.random() < double_peak_share else rng.uniform(0.0, 0.1)
+                    bump2 = amp2 * np.exp(-0.5 * ((t_prev - 8.0) / 5.0) ** 2)  # last-minute roll of the old main
+                    w = w + 0.8 * (0.55 * up * down + bump1 * down + bump2)
             noise_v = np.exp(rng.normal(0, 0.22, len(ti)))
             base_v = spec.activity * np.exp(x[ti]) * price_kick[ti] * w * noise_v
             vols = {g: np.floor(base_v * GROUP_VOL_SHARE[g] * group_damp[g][ti] * np.exp(rng.normal(0, 0.08, len(ti))))

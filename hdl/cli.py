@@ -162,6 +162,11 @@ def _cmd_sim(args: argparse.Namespace) -> int:
 def _cmd_synth(args: argparse.Namespace) -> int:
     from hdl.synth import synthesize
 
+    # Check the flow's own options before building (and possibly elaborating) the design.
+    if not 1 <= args.freq <= 1000:
+        raise ValueError(f"--freq: target_mhz must be between 1 and 1000 MHz, got {args.freq:g}")
+    if args.timeout <= 0:
+        raise ValueError(f"--timeout must be positive, got {args.timeout:g}")
     res = synthesize(_build(args), args.design, target_mhz=args.freq, seed=args.seed, timeout_s=args.timeout,
                      keep=args.keep)
     if args.json:

@@ -128,6 +128,7 @@ def design_regmap(name: str, **options: Any):
     """The RegisterMap of design `name` built with `options`: the top's `.regmap`, else the registered one."""
     spec = get_design(name)
     top = build_design(name, **options)
+    top._MustUse__silence = True  # built only to read its map, never elaborated
     if getattr(top, "regmap", None) is not None:
         return top.regmap
     if spec.regmap is None:

@@ -88,6 +88,7 @@ class SynthShell(Elaboratable):
         from amaranth.lib import wiring
 
         if not isinstance(kernel, wiring.Component):
+            self._MustUse__silence = True  # a rejected shell is not an unused one
             raise ValueError(f"kernel must be an amaranth.lib.wiring.Component, got {type(kernel).__name__}")
         self.kernel = kernel
         self.inputs, self.outputs = [], []

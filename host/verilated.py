@@ -236,6 +236,13 @@ class VerilatedDevice(Device):
         if regmap is not None:
             regmap.check_device(self)
 
+    @classmethod
+    def from_design(cls, name: str, trace: str | os.PathLike | None = None, **options: Any) -> "VerilatedDevice":
+        """Model of registered design `name` (hdl/designs.py) built with `options`."""
+        from hdl.designs import build_design
+
+        return cls(build_design(name, **options), trace=trace)
+
     def reset(self) -> None:
         """Hold rst high for two cycles."""
         self._model.reset(2)

@@ -78,7 +78,7 @@ def fee(v: int, fee_q16: int) -> int:
     return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65535) >> 16)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def order_scan(o_kt, ways, nb, order_id, day):
     """One pass over ``order_id``'s bucket: (slot of its live entry or -1, lowest free way or -1).
 
@@ -102,7 +102,7 @@ def order_scan(o_kt, ways, nb, order_id, day):
     return found, free
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def account_find(a_kt, ways, nb, account):
     """Slot of ``account`` in the accounts table, or -1."""
     base = T.account_bucket(account, nb) * ways
@@ -113,7 +113,7 @@ def account_find(a_kt, ways, nb, account):
     return -1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def position_scan(p_kc, ways, nb, account, code):
     """(slot of position ``(account, code)`` or -1, lowest free way or -1)."""
     base = T.position_bucket(account, code, nb) * ways
@@ -130,7 +130,7 @@ def position_scan(p_kc, ways, nb, account, code):
     return -1, free
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def position_normalise(p_data, p, day):
     """Apply the EODs a position row has not seen yet: its pending shares become available."""
     if p_data[p, P_DAY] != day:
@@ -157,7 +157,11 @@ def process_batch(
     o_kt, o_data, o_ways,
     day_box,
 ):
-    """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``."""
+    """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``.
+
+    One flat loop on purpose: a call that passes the dozen table arrays costs
+    more than the checks themselves, so only small one-table helpers are called.
+    """
     a_nb = a_kt.shape[0] // a_ways
     p_nb = p_kc.shape[0] // p_ways
     o_nb = o_kt.shape[0] // o_ways
@@ -169,59 +173,13 @@ def process_batch(
         if mts[i] >= np.uint64(TS_LIMIT):
             reason = S.MALFORMED
         elif t == S.MSG_NEW:
-            reason = _new(
-                mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
-                i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb,
-            )
+            reason = _new(mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
+                          i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb,
+                          o_kt, o_data, o_ways, o_nb)
         elif t == S.MSG_CANCEL:
-            s, _ = order_scan(o_kt, o_ways, o_nb, morder[i], day)
-            if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
-                reason = S.UNKNOWN_ORDER
-            else:
-                if o_data[s, O_SIDE] == S.SIDE_BUY:
-                    a = o_data[s, O_ASLOT]
-                    fc = o_data[s, O_FCASH]
-                    a_data[a, A_CFROZEN] -= fc
-                    a_data[a, A_CASH] += fc
-                else:
-                    p = o_data[s, O_PSLOT]
-                    position_normalise(p_data, p, day)
-                    q = o_data[s, O_OPEN]
-                    p_data[p, P_FROZEN] -= q
-                    p_data[p, P_AVAIL] += q
-                # closed keeps the day the id was last used in a NEW
-                o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
-                reason = S.OK
+            reason = _cancel(morder[i], day, a_data, p_data, o_kt, o_data, o_ways, o_nb)
         elif t == S.MSG_FILL:
-            s, _ = order_scan(o_kt, o_ways, o_nb, morder[i], day)
-            q = mqty[i]
-            if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
-                reason = S.UNKNOWN_ORDER
-            elif q <= 0 or q > o_data[s, O_OPEN]:
-                reason = S.MALFORMED
-            else:
-                a = o_data[s, O_ASLOT]
-                p = o_data[s, O_PSLOT]
-                position_normalise(p_data, p, day)
-                f = i_data[o_data[s, O_ISLOT], I_FEE]
-                v = o_data[s, O_PRICE] * q
-                if o_data[s, O_SIDE] == S.SIDE_BUY:
-                    spent = min(v + fee(v, f), o_data[s, O_FCASH])
-                    a_data[a, A_CFROZEN] -= spent
-                    o_data[s, O_FCASH] -= spent
-                    p_data[p, P_PENDING] += q
-                else:
-                    p_data[p, P_FROZEN] -= q
-                    a_data[a, A_CASH] += v - fee(v, f)
-                o_data[s, O_OPEN] -= q
-                if o_data[s, O_OPEN] == 0:
-                    if o_data[s, O_SIDE] == S.SIDE_BUY:
-                        fc = o_data[s, O_FCASH]
-                        a_data[a, A_CFROZEN] -= fc
-                        a_data[a, A_CASH] += fc
-                        o_data[s, O_FCASH] = 0
-                    o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
-                reason = S.OK
+            reason = _fill(morder[i], mqty[i], day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb)
         elif t == S.MSG_EOD:
             day += 1  # positions catch up lazily; yesterday's closed order ids free themselves
             reason = S.OK
@@ -231,126 +189,182 @@ def process_batch(
 
 
 @njit(cache=True, inline="always")
-def _new(
-    side, code, account, order_id, price, qty, ts, day, n_codes,
-    i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb,
-):
-    # 1. MALFORMED: nothing changes, the id is not recorded
-    if (side != S.SIDE_BUY and side != S.SIDE_SELL) or qty <= 0 or qty > S.QTY_MAX or price <= 0 or price > S.PRICE_MAX:
-        return S.MALFORMED
-    s, free = order_scan(o_kt, o_ways, o_nb, order_id, day)
-    reason = _new_checks(
-        side, code, account, order_id, price, qty, ts, day, n_codes, s, free,
-        i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data,
-    )
-    if reason != S.OK:
-        # A rejected well-formed NEW still marks its id used today: a live entry (even an
-        # order open since an earlier day) takes today's day number, else a closed entry is
-        # written if the bucket has a free way.
-        today = np.uint64(day << 2)
-        if s >= 0:
-            o_kt[s, 1] = today | (o_kt[s, 1] & np.uint64(3))
-        elif free >= 0:
-            o_kt[free, 0] = order_id
-            o_kt[free, 1] = today | np.uint64(O_CLOSED)
-    return reason
+def _cancel(order_id, day, a_data, p_data, o_kt, o_data, o_ways, o_nb):
+    s, _ = order_scan(o_kt, o_ways, o_nb, order_id, day)
+    if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
+        return S.UNKNOWN_ORDER
+    if o_data[s, O_SIDE] == S.SIDE_BUY:
+        a = o_data[s, O_ASLOT]
+        fc = o_data[s, O_FCASH]
+        a_data[a, A_CFROZEN] -= fc
+        a_data[a, A_CASH] += fc
+    else:
+        p = o_data[s, O_PSLOT]
+        position_normalise(p_data, p, day)
+        q = o_data[s, O_OPEN]
+        p_data[p, P_FROZEN] -= q
+        p_data[p, P_AVAIL] += q
+    # closed keeps the day the id was last used in a NEW
+    o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
+    return S.OK
 
 
 @njit(cache=True, inline="always")
-def _new_checks(
-    side, code, account, order_id, price, qty, ts, day, n_codes, s_order, free_order,
-    i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data,
-):
-    # 2. UNKNOWN_ACCOUNT
-    a = account_find(a_kt, a_ways, a_nb, account)
-    if a < 0:
-        return S.UNKNOWN_ACCOUNT
-    # 3. ACCOUNT_BLOCKED
-    st = a_data[a, A_STATUS]
-    if st == S.ACCOUNT_BLOCKED_STATUS or (st == S.ACCOUNT_SELL_ONLY and side == S.SIDE_BUY):
-        return S.ACCOUNT_BLOCKED
-    # 4. THROTTLED: counts every NEW that gets here
-    w = np.int64(ts) // a_data[a, A_WIN_US]
-    if w != a_data[a, A_WIN]:
-        a_data[a, A_WIN] = w
-        a_data[a, A_COUNT] = 0
-    if a_data[a, A_COUNT] < COUNT_CAP:
-        a_data[a, A_COUNT] += 1
-    if a_data[a, A_COUNT] > a_data[a, A_MAXN]:
-        return S.THROTTLED
-    # 5. UNKNOWN_INSTRUMENT, 6. INSTRUMENT_HALTED
-    ins = -1
-    if code < n_codes:
-        ins = i_index[code]
-    if ins < 0:
-        return S.UNKNOWN_INSTRUMENT
-    if i_data[ins, I_STATUS] == S.INSTRUMENT_HALTED_STATUS:
-        return S.INSTRUMENT_HALTED
-    # 7. DUPLICATE_ORDER_ID (used today, or open from an earlier day)
-    if s_order >= 0:
-        return S.DUPLICATE_ORDER_ID
-    # 8. LOT_SIZE
-    p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
-    available = 0
-    if p >= 0:
-        position_normalise(p_data, p, day)
-        available = p_data[p, P_AVAIL]
-    if qty % i_data[ins, I_LOT] != 0 and not (side == S.SIDE_SELL and qty == available):
-        return S.LOT_SIZE
-    # 9. PRICE_LIMIT
-    if price > i_data[ins, I_UP] or price < i_data[ins, I_DOWN]:
-        return S.PRICE_LIMIT
-    # 10. PRICE_CAGE
-    cage = i_data[ins, I_CAGE]
-    if cage > 0:
-        r = i_data[ins, I_REF]
-        if side == S.SIDE_BUY:
-            if price * 10000 > max(r * (10000 + cage), (r + 10) * 10000):
-                return S.PRICE_CAGE
-        elif price * 10000 < min(r * (10000 - cage), (r - 10) * 10000):
-            return S.PRICE_CAGE
-    # 11. MAX_QTY, 12. MAX_VALUE
-    if qty > a_data[a, A_MAXQ]:
-        return S.MAX_QTY
-    v = price * qty
-    if v > a_data[a, A_MAXV]:
-        return S.MAX_VALUE
-    frozen = 0
-    if side == S.SIDE_BUY:
-        # 13. INSUFFICIENT_CASH
-        frozen = v + fee(v, i_data[ins, I_FEE])
-        if frozen > a_data[a, A_CASH]:
-            return S.INSUFFICIENT_CASH
-    elif qty > available:
-        # 14. INSUFFICIENT_POSITION
-        return S.INSUFFICIENT_POSITION
-    # TABLE_FULL: the order id, and a buy's position row, must both find a way.
-    if free_order < 0:
-        return S.TABLE_FULL
-    if p < 0:  # only a buy gets here without a row (a sell needs available > 0)
-        if p_free < 0:
-            return S.TABLE_FULL
-        p = p_free
-        p_kc[p, 0] = account
-        p_kc[p, 1] = np.uint64(code) + np.uint64(1)
-        p_data[p, P_AVAIL] = 0
-        p_data[p, P_FROZEN] = 0
-        p_data[p, P_PENDING] = 0
-        p_data[p, P_DAY] = day
-    if side == S.SIDE_BUY:
-        a_data[a, A_CASH] -= frozen
-        a_data[a, A_CFROZEN] += frozen
+def _fill(order_id, q, day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb):
+    s, _ = order_scan(o_kt, o_ways, o_nb, order_id, day)
+    if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
+        return S.UNKNOWN_ORDER
+    if q <= 0 or q > o_data[s, O_OPEN]:
+        return S.MALFORMED
+    a = o_data[s, O_ASLOT]
+    p = o_data[s, O_PSLOT]
+    position_normalise(p_data, p, day)
+    f = i_data[o_data[s, O_ISLOT], I_FEE]
+    v = o_data[s, O_PRICE] * q
+    if o_data[s, O_SIDE] == S.SIDE_BUY:
+        spent = min(v + fee(v, f), o_data[s, O_FCASH])
+        a_data[a, A_CFROZEN] -= spent
+        o_data[s, O_FCASH] -= spent
+        p_data[p, P_PENDING] += q
     else:
-        p_data[p, P_AVAIL] -= qty
-        p_data[p, P_FROZEN] += qty
-    s = free_order
-    o_kt[s, 0] = order_id
-    o_kt[s, 1] = np.uint64(day << 2) | np.uint64(O_OPEN_STATE)
-    o_data[s, O_SIDE] = side
-    o_data[s, O_PRICE] = price
-    o_data[s, O_OPEN] = qty
-    o_data[s, O_FCASH] = frozen
-    o_data[s, O_ASLOT] = a
-    o_data[s, O_PSLOT] = p
-    o_data[s, O_ISLOT] = ins
+        p_data[p, P_FROZEN] -= q
+        a_data[a, A_CASH] += v - fee(v, f)
+    o_data[s, O_OPEN] -= q
+    if o_data[s, O_OPEN] == 0:
+        if o_data[s, O_SIDE] == S.SIDE_BUY:
+            fc = o_data[s, O_FCASH]
+            a_data[a, A_CFROZEN] -= fc
+            a_data[a, A_CASH] += fc
+            o_data[s, O_FCASH] = 0
+        o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
     return S.OK
+
+
+@njit(cache=True, inline="always")
+def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
+         i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
+    # 1. MALFORMED: nothing changes, the id is not recorded
+    if (side != S.SIDE_BUY and side != S.SIDE_SELL) or qty <= 0 or qty > S.QTY_MAX or price <= 0 \
+            or price > S.PRICE_MAX:
+        return S.MALFORMED
+    s_order, free_order = order_scan(o_kt, o_ways, o_nb, order_id, day)
+    reason = S.OK
+    # The checks in spec order; the first that fails leaves the one-pass loop.
+    for _once in range(1):
+        # 2. UNKNOWN_ACCOUNT
+        a = account_find(a_kt, a_ways, a_nb, account)
+        if a < 0:
+            reason = S.UNKNOWN_ACCOUNT
+            break
+        # 3. ACCOUNT_BLOCKED
+        st = a_data[a, A_STATUS]
+        if st == S.ACCOUNT_BLOCKED_STATUS or (st == S.ACCOUNT_SELL_ONLY and side == S.SIDE_BUY):
+            reason = S.ACCOUNT_BLOCKED
+            break
+        # 4. THROTTLED: counts every NEW that gets here
+        w = np.int64(ts) // a_data[a, A_WIN_US]
+        if w != a_data[a, A_WIN]:
+            a_data[a, A_WIN] = w
+            a_data[a, A_COUNT] = 0
+        if a_data[a, A_COUNT] < COUNT_CAP:
+            a_data[a, A_COUNT] += 1
+        if a_data[a, A_COUNT] > a_data[a, A_MAXN]:
+            reason = S.THROTTLED
+            break
+        # 5. UNKNOWN_INSTRUMENT, 6. INSTRUMENT_HALTED
+        ins = -1
+        if code < n_codes:
+            ins = i_index[code]
+        if ins < 0:
+            reason = S.UNKNOWN_INSTRUMENT
+            break
+        if i_data[ins, I_STATUS] == S.INSTRUMENT_HALTED_STATUS:
+            reason = S.INSTRUMENT_HALTED
+            break
+        # 7. DUPLICATE_ORDER_ID (used today, or open from an earlier day)
+        if s_order >= 0:
+            reason = S.DUPLICATE_ORDER_ID
+            break
+        # 8. LOT_SIZE
+        p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
+        available = 0
+        if p >= 0:
+            position_normalise(p_data, p, day)
+            available = p_data[p, P_AVAIL]
+        if qty % i_data[ins, I_LOT] != 0 and not (side == S.SIDE_SELL and qty == available):
+            reason = S.LOT_SIZE
+            break
+        # 9. PRICE_LIMIT
+        if price > i_data[ins, I_UP] or price < i_data[ins, I_DOWN]:
+            reason = S.PRICE_LIMIT
+            break
+        # 10. PRICE_CAGE
+        cage = i_data[ins, I_CAGE]
+        if cage > 0:
+            r = i_data[ins, I_REF]
+            if side == S.SIDE_BUY:
+                if price * 10000 > max(r * (10000 + cage), (r + 10) * 10000):
+                    reason = S.PRICE_CAGE
+                    break
+            elif price * 10000 < min(r * (10000 - cage), (r - 10) * 10000):
+                reason = S.PRICE_CAGE
+                break
+        # 11. MAX_QTY, 12. MAX_VALUE
+        if qty > a_data[a, A_MAXQ]:
+            reason = S.MAX_QTY
+            break
+        v = price * qty
+        if v > a_data[a, A_MAXV]:
+            reason = S.MAX_VALUE
+            break
+        frozen = 0
+        if side == S.SIDE_BUY:
+            # 13. INSUFFICIENT_CASH
+            frozen = v + fee(v, i_data[ins, I_FEE])
+            if frozen > a_data[a, A_CASH]:
+                reason = S.INSUFFICIENT_CASH
+                break
+        elif qty > available:
+            # 14. INSUFFICIENT_POSITION
+            reason = S.INSUFFICIENT_POSITION
+            break
+        # TABLE_FULL: the order id, and a buy's position row, must both find a way.
+        if free_order < 0 or (p < 0 and p_free < 0):
+            reason = S.TABLE_FULL
+            break
+        # accept
+        if p < 0:  # only a buy gets here without a row (a sell needs available > 0)
+            p = p_free
+            p_kc[p, 0] = account
+            p_kc[p, 1] = np.uint64(code) + np.uint64(1)
+            p_data[p, P_AVAIL] = 0
+            p_data[p, P_FROZEN] = 0
+            p_data[p, P_PENDING] = 0
+            p_data[p, P_DAY] = day
+        if side == S.SIDE_BUY:
+            a_data[a, A_CASH] -= frozen
+            a_data[a, A_CFROZEN] += frozen
+        else:
+            p_data[p, P_AVAIL] -= qty
+            p_data[p, P_FROZEN] += qty
+        s = free_order
+        o_kt[s, 0] = order_id
+        o_kt[s, 1] = np.uint64(day << 2) | np.uint64(O_OPEN_STATE)
+        o_data[s, O_SIDE] = side
+        o_data[s, O_PRICE] = price
+        o_data[s, O_OPEN] = qty
+        o_data[s, O_FCASH] = frozen
+        o_data[s, O_ASLOT] = a
+        o_data[s, O_PSLOT] = p
+        o_data[s, O_ISLOT] = ins
+        return S.OK
+    # A rejected well-formed NEW still marks its id used today: a live entry (even an
+    # order open since an earlier day) takes today's day number, else a closed entry is
+    # written if the bucket has a free way.
+    today = np.uint64(day << 2)
+    if s_order >= 0:
+        o_kt[s_order, 1] = today | (o_kt[s_order, 1] & np.uint64(3))
+    elif free_order >= 0:
+        o_kt[free_order, 0] = order_id
+        o_kt[free_order, 1] = today | np.uint64(O_CLOSED)
+    return reason

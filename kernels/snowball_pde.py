@@ -98,29 +98,38 @@ def _operator(x, a, b, r):
 
 
 @njit(cache=True)
-def _step(V, x, lo, di, up, k, theta, work_c, work_d):
-    """One theta-scheme step of size k (backwards in time), Dirichlet by linear extrapolation in S."""
+def _factor(lo, di, up, t):
+    """LU factors of (I - t L) (Thomas), identity rows at both boundaries."""
+    n = lo.shape[0]
+    cp = np.zeros(n)
+    im = np.ones(n)
+    al = np.zeros(n)
+    for i in range(1, n - 1):
+        a_i = -t * lo[i]
+        m = (1.0 - t * di[i]) - a_i * cp[i - 1]
+        im[i] = 1.0 / m
+        cp[i] = -t * up[i] / m
+        al[i] = a_i
+    return cp, im, al
+
+
+@njit(cache=True)
+def _step(V, lo, di, up, e, cp, im, al, wd, ext):
+    """One theta-scheme step backwards in time with pre-factored (I - t L); e = (1 - theta) k.
+
+    Boundary values by linear extrapolation in S of the old values (ext holds the weights): the
+    grid reaches 6 standard deviations past every feature, where the value is linear in S.
+    """
     n = V.shape[0]
-    S0, S1, S2 = math.exp(x[0]), math.exp(x[1]), math.exp(x[2])
-    left = V[1] + (S0 - S1) / (S2 - S1) * (V[2] - V[1])
-    Sa, Sb, Sc = math.exp(x[n - 1]), math.exp(x[n - 2]), math.exp(x[n - 3])
-    right = V[n - 2] + (Sa - Sb) / (Sc - Sb) * (V[n - 3] - V[n - 2])
-    e = (1.0 - theta) * k
-    t = theta * k
-    # forward sweep (Thomas), rows 0 and n-1 are identities
-    work_c[0] = 0.0
-    work_d[0] = left
+    left = V[1] + ext[0] * (V[2] - V[1])
+    right = V[n - 2] + ext[1] * (V[n - 3] - V[n - 2])
+    wd[0] = left
     for i in range(1, n - 1):
         rhs = V[i] + e * (lo[i] * V[i - 1] + di[i] * V[i] + up[i] * V[i + 1])
-        a_i = -t * lo[i]
-        b_i = 1.0 - t * di[i]
-        c_i = -t * up[i]
-        m = b_i - a_i * work_c[i - 1]
-        work_c[i] = c_i / m
-        work_d[i] = (rhs - a_i * work_d[i - 1]) / m
+        wd[i] = (rhs - al[i] * wd[i - 1]) * im[i]
     V[n - 1] = right
     for i in range(n - 2, 0, -1):
-        V[i] = work_d[i] - work_c[i] * V[i + 1]
+        V[i] = wd[i] - cp[i] * V[i + 1]
     V[0] = left
 
 
@@ -140,36 +149,46 @@ def _apply_ki(Vnk, Vki, i_ki):
 
 
 @njit(cache=True)
-def _solve(x, a, b, r, N, M, two_layers, Vnk, Vki, obs, ko_idx, ko_pay, ko_pay_ki, ki_idx, ki_daily, snap_nk, snap_ki):
-    """March both layers from day N (terminal values given) back to day 0; snapshot at day 1."""
+def _solve(x, a, b, r, N, M, two_layers, Vnk, Vki, obs, ko_idx, ko_pay, ko_pay_ki, ki_idx, ki_daily, snap):
+    """March R value profiles (rows of Vnk/Vki) from day N back to day 0; snapshot of Vnk at day 1."""
     lo, di, up = _operator(x, a, b, r)
     n = x.shape[0]
-    wc = np.empty(n)
+    R = Vnk.shape[0]
     wd = np.empty(n)
+    ext = np.empty(2)
+    S0, S1, S2 = math.exp(x[0]), math.exp(x[1]), math.exp(x[2])
+    ext[0] = (S0 - S1) / (S2 - S1)
+    Sa, Sb, Sc = math.exp(x[n - 1]), math.exp(x[n - 2]), math.exp(x[n - 3])
+    ext[1] = (Sa - Sb) / (Sc - Sb)
     k = 1.0 / M
+    # A Crank-Nicolson step of size k and a fully implicit step of size k/2 share the
+    # matrix (I - k/2 L): one factorisation serves both.
+    cp, im, al = _factor(lo, di, up, 0.5 * k)
     rannacher = True  # maturity is a discontinuity
     for d in range(N - 1, -1, -1):
         for sub in range(M):
-            if rannacher and sub == 0:
-                for _ in range(2):
-                    _step(Vnk, x, lo, di, up, 0.5 * k, 1.0, wc, wd)
+            for q in range(R):
+                if rannacher and sub == 0:
+                    for _ in range(2):
+                        _step(Vnk[q], lo, di, up, 0.0, cp, im, al, wd, ext)
+                        if two_layers:
+                            _step(Vki[q], lo, di, up, 0.0, cp, im, al, wd, ext)
+                else:
+                    _step(Vnk[q], lo, di, up, 0.5 * k, cp, im, al, wd, ext)
                     if two_layers:
-                        _step(Vki, x, lo, di, up, 0.5 * k, 1.0, wc, wd)
-            else:
-                _step(Vnk, x, lo, di, up, k, 0.5, wc, wd)
-                if two_layers:
-                    _step(Vki, x, lo, di, up, k, 0.5, wc, wd)
+                        _step(Vki[q], lo, di, up, 0.5 * k, cp, im, al, wd, ext)
         rannacher = False
         if d == 1:
-            snap_nk[:] = Vnk
-            snap_ki[:] = Vki
+            snap[:, :] = Vnk
         if d > 0:
-            if ki_daily:
-                _apply_ki(Vnk, Vki, ki_idx)
+            for q in range(R):
+                if ki_daily:
+                    _apply_ki(Vnk[q], Vki[q], ki_idx)
+                if obs[d]:
+                    _apply_ko(Vnk[q], ko_idx[d], ko_pay[q, d])
+                    if two_layers:
+                        _apply_ko(Vki[q], ko_idx[d], ko_pay_ki[q, d])
             if obs[d]:
-                _apply_ko(Vnk, ko_idx[d], ko_pay[d])
-                if two_layers:
-                    _apply_ko(Vki, ko_idx[d], ko_pay_ki[d])
                 rannacher = True
 
 
@@ -206,40 +225,51 @@ def _terminal(s: Schedule, x: np.ndarray, i_ki: int, p: Payoff) -> tuple[np.ndar
     return Vnk, Vki
 
 
-def solve(s: Schedule, grid: Grid, steps_per_day: int = STEPS_PER_DAY,
-          payoff: Payoff | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Value profiles on ``grid`` at valuation and one day later (the layer the trade is in), per unit notional."""
+def solve_many(s: Schedule, grid: Grid, payoffs: list[Payoff], steps_per_day: int = STEPS_PER_DAY,
+               discount: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Value profiles [R, nodes] of several payoffs (one march), at valuation and one day later."""
     if steps_per_day < 1:
         raise ValueError(f"steps_per_day: must be >= 1, got {steps_per_day}")
-    p = price_payoff(s) if payoff is None else payoff
     x = grid.x
     N = s.n_steps
     dt = s.dt
     a = 0.5 * s.diffusion * s.diffusion / dt
     b = s.drift / dt
-    r = s.rate if p.discount else 0.0
+    r = s.rate if discount else 0.0
+    R = len(payoffs)
     i_ki = _node(x, s.ki_log) if s.ki_mode != KI_NONE else 0
     obs = np.zeros(N + 1, np.uint8)
     ko_idx = np.zeros(N + 1, np.int64)
-    ko_pay = np.zeros(N + 1)
-    ko_pay_ki = np.zeros(N + 1)
+    ko_pay = np.zeros((R, N + 1))
+    ko_pay_ki = np.zeros((R, N + 1))
     for j, (st, kl) in enumerate(zip(s.obs_step, s.ko_log)):
         obs[st] = 1
         ko_idx[st] = _node(x, kl)
-        ko_pay[st] = p.ko[j]
-        ko_pay_ki[st] = p.ko_ki[j]
-    Vnk, Vki = _terminal(s, x, i_ki, p)
+        for q, p in enumerate(payoffs):
+            ko_pay[q, st] = p.ko[j]
+            ko_pay_ki[q, st] = p.ko_ki[j]
+    Vnk = np.empty((R, x.shape[0]))
+    Vki = np.empty((R, x.shape[0]))
+    for q, p in enumerate(payoffs):
+        Vnk[q], Vki[q] = _terminal(s, x, i_ki, p)
     two = s.ki_mode == KI_DAILY
     if s.knocked_in:
         Vnk = Vki  # only the knocked-in layer matters
         ko_pay = ko_pay_ki
         two = False
-    snap_nk = np.full_like(x, np.nan)
-    snap_ki = np.full_like(x, np.nan)
+    snap = np.full_like(Vnk, np.nan)
     # The solver's time unit is one trading day: scale the operator by dt.
     _solve(x, a * dt, b * dt, r * dt, N, steps_per_day, two, Vnk, Vki, obs, ko_idx, ko_pay, ko_pay_ki, i_ki,
-           s.ki_mode == KI_DAILY and not s.knocked_in, snap_nk, snap_ki)
-    return Vnk, snap_nk
+           s.ki_mode == KI_DAILY and not s.knocked_in, snap)
+    return Vnk, snap
+
+
+def solve(s: Schedule, grid: Grid, steps_per_day: int = STEPS_PER_DAY,
+          payoff: Payoff | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Value profile of one payoff (default: the note's) at valuation and one day later, per unit notional."""
+    p = price_payoff(s) if payoff is None else payoff
+    V, snap = solve_many(s, grid, [p], steps_per_day, p.discount)
+    return V[0], snap[0]
 
 
 def derivatives(V: np.ndarray, x: np.ndarray, i: int) -> tuple[float, float]:

@@ -27,8 +27,12 @@ CALENDAR = "XSHG"
 @lru_cache(maxsize=1)
 def get_calendar():
     """The XSHG exchange calendar (cached; offline)."""
+    import warnings
+
     import exchange_calendars as xc
-    return xc.get_calendar(CALENDAR)
+    with warnings.catch_warnings():  # pandas deprecation noise from inside exchange_calendars
+        warnings.simplefilter("ignore")
+        return xc.get_calendar(CALENDAR)
 
 
 def _date(field: str, value: object) -> pd.Timestamp:

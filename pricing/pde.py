@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from kernels.snowball_pde import (NODES_PER_DAY_SD, STEPS_PER_DAY, Grid, Payoff, build_grid, derivatives,
-                                  solve, terminal_value)
+                                  price_payoff, solve, solve_many, terminal_value)
 from kernels.snowball_schedule import Schedule, lower
 from pricing.product import Market, Snowball
 from pricing.result import PriceResult, _fair_coupon_from_parts
@@ -44,30 +44,37 @@ def _at(V: np.ndarray, g: Grid) -> float:
     return float(V[g.i_spot])
 
 
-def _parts(sched: Schedule, g: Grid, spd: int) -> tuple[float, float]:
-    """Discounted coupon legs per unit coupon: KO leg and maturity leg."""
+def _payoffs(sched: Schedule, g: Grid) -> tuple[list[Payoff], list[Payoff]]:
+    """Discounted payoffs (the note, KO coupon leg, maturity coupon leg per unit coupon) and
+    undiscounted indicator payoffs (KO, knocked in at termination, remaining life in days)."""
     K = sched.n_obs
-    z = np.zeros(K)
-    zeros_ki = np.zeros_like(g.x)
-    a_ko = solve(sched, g, spd, Payoff(ko=sched.ko_accrual, ko_ki=sched.ko_accrual, mat_nk=0.0, mat_ki=zeros_ki))[0]
-    a_mat = solve(sched, g, spd, Payoff(ko=z, ko_ki=z, mat_nk=sched.mat_accrual, mat_ki=zeros_ki))[0]
-    return _at(a_ko, g), _at(a_mat, g)
+    z, one = np.zeros(K), np.ones(K)
+    zeros_x, ones_x = np.zeros_like(g.x), np.ones_like(g.x)
+    steps = sched.obs_step.astype(np.float64)
+    disc = [price_payoff(sched),
+            Payoff(ko=sched.ko_accrual, ko_ki=sched.ko_accrual, mat_nk=0.0, mat_ki=zeros_x),
+            Payoff(ko=z, ko_ki=z, mat_nk=sched.mat_accrual, mat_ki=zeros_x)]
+    undisc = [Payoff(ko=one, ko_ki=one, mat_nk=0.0, mat_ki=zeros_x, discount=False),
+              Payoff(ko=z, ko_ki=one, mat_nk=0.0, mat_ki=ones_x, discount=False),
+              Payoff(ko=steps, ko_ki=steps, mat_nk=float(sched.n_steps),
+                     mat_ki=np.full_like(g.x, float(sched.n_steps)), discount=False)]
+    return disc, undisc
+
+
+def _value_and_parts(sched: Schedule, g: Grid, spd: int):
+    disc, _ = _payoffs(sched, g)
+    V, snap = solve_many(sched, g, disc, spd)
+    v, a_ko, a_mat = (_at(V[i], g) for i in range(3))
+    loss = v - sched.coupon * a_ko - sched.maturity_coupon * a_mat
+    return V[0], snap[0], v, a_ko, a_mat, loss
 
 
 def _statistics(sched: Schedule, g: Grid, spd: int) -> tuple[float, float, float]:
     """KO probability, KI-at-termination probability, expected remaining life in days."""
-    K = sched.n_obs
-    one, zero = np.ones(K), np.zeros(K)
-    ones_x, zeros_x = np.ones_like(g.x), np.zeros_like(g.x)
-    p_ko = solve(sched, g, spd, Payoff(ko=one, ko_ki=one, mat_nk=0.0, mat_ki=zeros_x, discount=False))[0]
-    if sched.knocked_in:
-        p_ki = 1.0
-    else:
-        p_ki = _at(solve(sched, g, spd, Payoff(ko=zero, ko_ki=one, mat_nk=0.0, mat_ki=ones_x, discount=False))[0], g)
-    steps = sched.obs_step.astype(np.float64)
-    life = solve(sched, g, spd, Payoff(ko=steps, ko_ki=steps, mat_nk=float(sched.n_steps),
-                                       mat_ki=np.full_like(g.x, float(sched.n_steps)), discount=False))[0]
-    return _at(p_ko, g), p_ki, _at(life, g)
+    _, undisc = _payoffs(sched, g)
+    U, _ = solve_many(sched, g, undisc, spd, discount=False)
+    p_ki = 1.0 if sched.knocked_in else _at(U[1], g)
+    return _at(U[0], g), p_ki, _at(U[2], g)
 
 
 def pde_price(note: Snowball, market: Market, sched: Schedule, greeks: bool = False,
@@ -75,10 +82,7 @@ def pde_price(note: Snowball, market: Market, sched: Schedule, greeks: bool = Fa
     """Finite-difference PriceResult of an already lowered valuation."""
     spd, npd = _settings(steps_per_day, nodes_per_day_sd)
     g = grid_for(sched, market, npd)
-    V, V1 = solve(sched, g, spd)
-    v = _at(V, g)
-    a_ko, a_mat = _parts(sched, g, spd)
-    loss = v - sched.coupon * a_ko - sched.maturity_coupon * a_mat
+    V, V1, v, a_ko, a_mat, loss = _value_and_parts(sched, g, spd)
     p_ko, p_ki, life = _statistics(sched, g, spd)
     res = PriceResult(price=note.notional * v, stderr=0.0, ko_probability=p_ko, ki_probability=p_ki,
                       expected_life_years=life / sched.days_per_year, backend="cpu", method="pde",
@@ -106,9 +110,7 @@ def pde_fair_coupon(note: Snowball, market: Market, elapsed_days: int = 0, knock
     spd, npd = _settings(steps_per_day, nodes_per_day_sd)
     sched = lower(note, market, elapsed_days, knocked_in)
     g = grid_for(sched, market, npd)
-    v = _at(solve(sched, g, spd)[0], g)
-    a_ko, a_mat = _parts(sched, g, spd)
-    loss = v - sched.coupon * a_ko - sched.maturity_coupon * a_mat
+    *_, a_ko, a_mat, loss = _value_and_parts(sched, g, spd)
     c = _fair_coupon_from_parts(a_ko, a_mat, loss, sched)
     if not math.isfinite(c):
         raise ValueError("coupon: no coupon makes this note worth zero (it can never pay a coupon)")

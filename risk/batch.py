@@ -13,6 +13,7 @@ import importlib
 import time
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from risk.jobs import JOBS
@@ -61,12 +62,13 @@ def _params(mod, given: dict[str, Any] | None) -> dict[str, Any]:
     return p
 
 
-def run_job(db: str, job: str, portfolios: Sequence[str] | None = None, date: str | dt.date | None = None,
+def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = None, date: str | dt.date | None = None,
             scheduler: str | None = "local", params: dict[str, Any] | None = None, chunk_size: int | None = None,
             force: bool = False, retries: int = 2, workers: int = 2, show_progress: bool = True,
             pricer: Callable | None = None, compute: Callable | None = None) -> JobSummary:
     """Run ``job`` for the portfolios (default: all of the job's kinds) as of ``date`` (default: latest).
 
+    ``db`` is a DuckDB file path or an open DuckDB connection (left open).
     ``scheduler`` is "local" (a Dask LocalCluster of ``workers`` processes),
     "threads" (an in-process LocalCluster), "sync" (no Dask) or the address
     of a running Dask scheduler. ``compute`` replaces the job's compute
@@ -79,21 +81,20 @@ def run_job(db: str, job: str, portfolios: Sequence[str] | None = None, date: st
         raise ValueError(f"--chunk-size: must be a positive integer, got {chunk_size!r}")
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f"--retries: must be a non-negative integer, got {retries!r}")
-    con = connect(db)
+    own = isinstance(db, (str, Path))
+    con = connect(db) if own else db  # a long-lived service passes its open connection
     try:
         check_tables(con, ("portfolios",) + tuple(mod.TABLES))
         d = resolve_date(con, date)
         pids = resolve_portfolios(con, portfolios, mod.KINDS)
-        from risk.store import create_schema
-
-        create_schema(con)
         done = set() if force else done_portfolios(con, job, d, p)
         summary = JobSummary(job, d, skipped=[x for x in pids if x in done], scheduler=scheduler or "local")
         todo = [x for x in pids if x not in done]
         if not todo:
             summary.seconds = time.perf_counter() - t0
             return summary
-        size = chunk_size or CHUNK_SIZE[job]
+        # In-process there is nothing to spread: one chunk, one write (unless asked otherwise).
+        size = chunk_size or (len(todo) if scheduler == "sync" else CHUNK_SIZE[job])
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         load_params = dict(p, _pricer=pricer) if job == "book" else p
         shared, payloads = mod.load(con, d, chunks, load_params)
@@ -134,7 +135,8 @@ def run_job(db: str, job: str, portfolios: Sequence[str] | None = None, date: st
         summary.seconds = time.perf_counter() - t0
         return summary
     finally:
-        con.close()
+        if own:
+            con.close()
 
 
 def _run_dask(job, shared, payloads, params, compute, scheduler, workers, retries, finish, fail) -> None:

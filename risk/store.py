@@ -95,11 +95,17 @@ def load_file(con, table: str, path: str | Path, replace: bool = False) -> int:
 
 
 def check_tables(con, names: Iterable[str]) -> None:
-    """Raise ValueError naming the first required table that is absent or empty."""
-    have = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    """Raise ValueError naming the first required table that is absent or empty; create result tables."""
+    # One catalogue query (estimated sizes are exact for tables without pending deletes): cheap on every run.
+    sizes = dict(con.sql("SELECT table_name, estimated_size FROM duckdb_tables()").fetchall())
     for n in names:
-        if n not in have or con.execute(f"SELECT count(*) FROM {n}").fetchall()[0][0] == 0:
+        if not sizes.get(n):
+            if n in sizes and con.sql(f"SELECT count(*) FROM {n}").fetchall()[0][0]:
+                continue
             raise ValueError(f"--db: table {n!r} is missing or empty; load it or run 'foreland risk generate'")
+    for n in ("risk_results", "risk_runs"):
+        if n not in sizes:
+            con.execute(f"CREATE TABLE IF NOT EXISTS {n} ({TABLES[n]})")
 
 
 def resolve_date(con, date: str | dt.date | None) -> dt.date:

@@ -101,7 +101,8 @@ def position_returns(positions: pd.DataFrame, scenarios: Sequence[Scenario]) -> 
     sector = _col(positions, "sector", eq, numeric=False)
     dur = _col(positions, "mod_duration", bd)
     sdur = positions["spread_duration"].fillna(positions["mod_duration"]).to_numpy(float) if "spread_duration" in positions else dur
-    conv = _col(positions, "convexity", np.zeros(len(cls), bool))
+    # Convexity is optional (a missing one means a first-order revaluation).
+    conv = np.where(bd, np.nan_to_num(positions["convexity"].to_numpy(float)), 0.0) if "convexity" in positions else np.zeros(len(cls))
     mat = _col(positions, "maturity_years", bd)
     rating = _col(positions, "rating", bd, numeric=False)
     out = np.zeros((len(positions), len(scenarios)))

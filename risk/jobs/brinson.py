@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 
 from risk.brinson import brinson_arrays
-from risk.jobs.common import daily_matrix, daily_quantities, grid_results, holdings_snapshots, register_ids, results_frame
+from risk.jobs.common import (benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
+                               holdings_snapshots, key_positions, register_ids, results_frame)
 from risk.linking import link_coefficients
 from risk.store import trading_days, trading_days_between
 
@@ -26,24 +27,13 @@ def load(con, date, chunks, params):
     nob = [p for p in pids if not bmap.get(p)]
     if nob:
         raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")
-    register_ids(con, "_bids", sorted(set(bmap.values())), "benchmark_id")
-    bw = con.sql("""
-        WITH first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN _bids USING (benchmark_id)
-                       WHERE date <= $s GROUP BY 1)
-        SELECT w.benchmark_id AS portfolio_id, w.date, w.asset_id, a.asset_key, w.weight
-          FROM benchmark_weights w JOIN first USING (benchmark_id) LEFT JOIN assets a ON a.asset_id = w.asset_id
-         WHERE w.date >= first.d AND w.date <= $e""", params={"s": days[0].item(), "e": days[-2].item()}).df()
-    missing = sorted(set(bmap.values()) - set(bw.portfolio_id))
-    if missing:
-        raise ValueError(f"benchmark_weights: benchmark {missing[0]!r} has no weights on or before {days[0]}")
-    if bw.asset_key.isna().any():
-        raise ValueError(f"benchmark_weights: asset {bw.asset_id[bw.asset_key.isna()].iloc[0]!r} is not in the assets table")
+    bids = sorted(set(bmap.values()))
+    bw = benchmark_snapshots(con, bids, days[0].item(), days[-2].item())
     sums = bw.groupby(["portfolio_id", "date"]).weight.sum()
     off = sums[(sums - 1).abs() > 1e-6]
     if len(off):
         raise ValueError(f"benchmark_weights: weights of {off.index[0][0]!r} on {off.index[0][1]:%Y-%m-%d} sum to "
                          f"{off.iloc[0]:.8g}, must sum to 1")
-    bw = bw.astype({"asset_key": np.int64})
     keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy())
     # Order assets by sector so a sector total is a contiguous reduceat, not a one-hot product.
     sec = sector_of(con, keys).to_numpy(dtype=object)
@@ -58,19 +48,19 @@ def load(con, date, chunks, params):
     close = close_ext[len(ext) - len(days):]
     ret = daily_matrix(con, keys, days[1:], "asset_returns", "ret")
     # Benchmark weights become index units at their date so they drift with prices like holdings do.
-    key_pos = pd.Index(keys).get_indexer(bw.asset_key)
+    key_pos = key_positions(keys, bw.asset_key.to_numpy())
     day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
     if (day_pos >= len(ext)).any() or (ext[np.minimum(day_pos, len(ext) - 1)] != np.asarray(bw.date.to_numpy(), dtype="datetime64[D]")).any():
         raise ValueError("benchmark_weights: a weight set is dated on a day without prices")
     px_at = close_ext[day_pos, key_pos]
     bw["quantity"] = bw.weight.to_numpy() / px_at
-    bids = sorted(set(bmap.values()))
-    bq = daily_quantities(bw, bids, keys, days[:-1])
+    bq = daily_quantities(bw, len(bids), keys, days[:-1])
     b_w, b_r = _sector_weights_returns(bq, close[:-1], ret, starts)
     shared = {"sectors": sectors, "bench_w": b_w, "bench_r": b_r, "bench_ids": bids}
-    out = []
+    out, lo = [], 0
     for c in chunks:
-        q = daily_quantities(snap[snap.portfolio_id.isin(c)], c, keys, days[:-1])
+        q = daily_quantities(chunk_rows(snap, lo, len(c)), len(c), keys, days[:-1])
+        lo += len(c)
         w, r = _sector_weights_returns(q, close[:-1], ret, starts)
         out.append({"pids": list(c), "wp": w, "rp": r, "bench": np.array([bids.index(bmap[p]) for p in c])})
     return shared, out

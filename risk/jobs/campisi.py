@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 
 from risk.campisi import campisi_arrays
-from risk.jobs.common import daily_matrices, daily_quantities, grid_results, holdings_snapshots, register_ids, results_frame
+from risk.jobs.common import (benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
+                               holdings_snapshots, key_positions, register_ids, results_frame)
 from risk.linking import link_coefficients
 from risk.schema import GOV_CURVE
 from risk.store import trading_days, trading_days_between
@@ -16,6 +17,7 @@ DEFAULTS = {"periods": 250, "linking": "carino"}
 EFFECTS = ["income", "treasury", "spread", "selection", "total"]
 PORTFOLIO_EFFECTS = ["income", "treasury", "treasury_shift", "treasury_twist", "spread", "selection", "total"]
 RECONCILE_TOL = 1e-9
+BOND_EFFECTS = [0, 1, 4, 5, 6]  # per-bond rows: income, treasury, spread, selection, total
 
 
 def load(con, date, chunks, params):
@@ -26,21 +28,10 @@ def load(con, date, chunks, params):
     register_ids(con, "_pids", pids, "portfolio_id")
     bmap = dict(con.sql("SELECT portfolio_id, benchmark_id FROM portfolios JOIN _pids USING (portfolio_id)").fetchall())
     bids = sorted({b for b in bmap.values() if b})
-    bw = pd.DataFrame(columns=["portfolio_id", "date", "asset_id", "asset_key", "weight"])
+    bw = pd.DataFrame({"portfolio_id": [], "p_idx": np.array([], np.int64), "date": [], "asset_key": np.array([], np.int64),
+                       "weight": []})
     if bids:
-        register_ids(con, "_bids", bids, "benchmark_id")
-        bw = con.sql("""
-            WITH first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN _bids USING (benchmark_id)
-                           WHERE date <= $s GROUP BY 1)
-            SELECT w.benchmark_id AS portfolio_id, w.date, w.asset_id, a.asset_key, w.weight
-              FROM benchmark_weights w JOIN first USING (benchmark_id) LEFT JOIN assets a ON a.asset_id = w.asset_id
-             WHERE w.date >= first.d AND w.date <= $e""", params={"s": days[0].item(), "e": days[-2].item()}).df()
-        missing = sorted(set(bids) - set(bw.portfolio_id))
-        if missing:
-            raise ValueError(f"benchmark_weights: benchmark {missing[0]!r} has no weights on or before {days[0]}")
-        if bw.asset_key.isna().any():
-            raise ValueError(f"benchmark_weights: asset {bw.asset_id[bw.asset_key.isna()].iloc[0]!r} is not in the assets table")
-        bw = bw.astype({"asset_key": np.int64})
+        bw = benchmark_snapshots(con, bids, days[0].item(), days[-2].item())
     keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy()).astype(np.int64)
     con.register("_keys", pd.DataFrame({"asset_key": keys}))
     static = con.sql("""SELECT k.asset_key, a.asset_id, b.coupon_rate, b.maturity_date, a.asset_class
@@ -77,14 +68,16 @@ def load(con, date, chunks, params):
     dirty_prev = a["dirty_price"][:-1]
     shared = {"effects": e7, "bond_ids": static.asset_id.to_numpy(dtype=object)}
     if len(bw):
-        key_pos = pd.Index(keys).get_indexer(bw.asset_key)
+        key_pos = key_positions(keys, bw.asset_key.to_numpy())
         day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
         bw["quantity"] = bw.weight.to_numpy() / m["dirty_price"][day_pos, key_pos]
-        shared["bench_w"] = _weights(daily_quantities(bw, bids, keys, days[:-1]), dirty_prev)
+        bench_w = _weights(daily_quantities(bw, len(bids), keys, days[:-1]), dirty_prev)
+        shared["bench_linked"] = _linked(bench_w, e7, params["linking"], per_bond=False)[1]
         shared["bench_ids"] = bids
-    out = []
+    out, lo = [], 0
     for c in chunks:
-        q = daily_quantities(snap[snap.portfolio_id.isin(c)], c, keys, days[:-1])
+        q = daily_quantities(chunk_rows(snap, lo, len(c)), len(c), keys, days[:-1])
+        lo += len(c)
         out.append({"pids": list(c), "weights": _weights(q, dirty_prev),
                     "bench": np.array([bids.index(bmap[p]) if bmap.get(p) else -1 for p in c])})
     return shared, out
@@ -98,19 +91,19 @@ def _weights(q, dirty_prev):
     return mv / nav
 
 
-def _linked(w, e7, linking):
-    """Linked portfolio effects (P x 7) and per-bond contributions (P x N x 7) from weights (P x T x N)."""
-    daily = np.einsum("ptn,tne->pte", w, e7)
+def _linked(w, e7, linking, per_bond: bool = True):
+    """Daily portfolio effects (P x T x 7), linked effects (P x 7) and per-bond contributions (P x N x 5)."""
+    daily = np.matmul(w.transpose(1, 0, 2), e7).transpose(1, 0, 2)  # batched BLAS, not a slow einsum loop
     coef = link_coefficients(daily[..., -1], np.zeros(daily.shape[:2]), linking)
-    per_bond = np.einsum("pt,ptn,tne->pne", coef, w, e7)
-    return daily, coef, per_bond
+    port = np.sum(daily * coef[..., None], axis=1)
+    bonds = np.einsum("pt,ptn,tne->pne", coef, w, e7[..., BOND_EFFECTS], optimize=True) if per_bond else None
+    return daily, port, bonds
 
 
 def compute(shared, payload, params) -> pd.DataFrame:
     """Linked Campisi effects per portfolio, its benchmark and their difference, plus per-bond contributions."""
     e7, ids, pids = shared["effects"], shared["bond_ids"], payload["pids"]
-    daily, coef, per_bond = _linked(payload["weights"], e7, params["linking"])
-    port = per_bond.sum(1)
+    daily, port, per_bond = _linked(payload["weights"], e7, params["linking"])
     total = np.prod(1 + daily[..., -1], axis=1) - 1
     parts = [0, 1, 4, 5]  # income + treasury + spread + selection = total
     gap = np.abs(port[:, parts].sum(1) - total)
@@ -120,17 +113,15 @@ def compute(shared, payload, params) -> pd.DataFrame:
     frames = [grid_results(pids, names, port)]
     bench = payload["bench"]
     if (bench >= 0).any():
-        bd, _, bpb = _linked(shared["bench_w"], e7, params["linking"])
-        b = bpb.sum(1)[np.maximum(bench, 0)]
+        b = shared["bench_linked"][np.maximum(bench, 0)]
         b[bench < 0] = np.nan
         frames.append(grid_results(pids, [f"benchmark_{n}" for n in names], b))
         frames.append(grid_results(pids, [f"active_{n}" for n in names], port - b))
     p_idx, n_idx = np.nonzero(np.abs(payload["weights"]).sum(1))
-    sel = per_bond[p_idx, n_idx][:, [0, 1, 4, 5, 6]]
+    sel = per_bond[p_idx, n_idx]
     frames.append(results_frame(np.repeat(np.asarray(pids, dtype=object)[p_idx], 5), np.repeat(ids[n_idx], 5),
                                 np.tile(EFFECTS, len(p_idx)), sel.ravel()))
     return pd.concat(frames, ignore_index=True)
-
 
 def validate(params) -> None:
     """Check parameters before any work starts (errors name the CLI option)."""

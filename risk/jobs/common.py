@@ -11,48 +11,71 @@ RESULT_COLUMNS = ["portfolio_id", "item", "metric", "value"]
 
 
 def register_ids(con, name: str, ids: Sequence[str], col: str) -> None:
-    """Register a one-column DataFrame of ids under ``name`` for joins."""
-    con.register(name, pd.DataFrame({col: np.asarray(list(ids), dtype=object)}))
+    """Register a DataFrame of ids (and their positions, column ``pos``) under ``name`` for joins."""
+    con.register(name, pd.DataFrame({col: np.asarray(list(ids), dtype=object), "pos": np.arange(len(ids), dtype=np.int32)}))
 
 
 def _holdings_query(con, sql: str, pids: Sequence[str], params: dict) -> pd.DataFrame:
+    # Integer positions and keys come back instead of id strings: converting strings costs more than the query.
     register_ids(con, "_pids", pids, "portfolio_id")
     df = con.sql(sql, params=params).df()
-    unknown = df[df.asset_key.isna()]
-    if len(unknown):
-        raise ValueError(f"holdings: asset {unknown.asset_id.iloc[0]!r} of portfolio {unknown.portfolio_id.iloc[0]!r} "
-                         "is not in the assets table")
-    return df.astype({"asset_key": np.int64})
+    if df.asset_key.isna().any():
+        bad = df[df.asset_key.isna()].iloc[0]
+        raise ValueError(f"holdings: asset {bad.unknown_id!r} of portfolio {pids[int(bad.p_idx)]!r} is not in the assets table")
+    missing = sorted(set(range(len(pids))) - set(df.p_idx.unique()))
+    if missing:
+        raise ValueError(f"holdings: portfolio {pids[missing[0]]!r} has no holdings on or before {params.get('date', params.get('start'))}"
+                         + (f" ({len(missing)} portfolios in all)" if len(missing) > 1 else ""))
+    return df.drop(columns="unknown_id").astype({"asset_key": np.int64, "p_idx": np.int64})
 
 
 def holdings_asof(con, pids: Sequence[str], date: dt.date) -> pd.DataFrame:
-    """Positions (portfolio_id, asset_id, asset_key, quantity) of the latest snapshot on or before ``date``."""
-    df = _holdings_query(con, """
+    """Positions (p_idx into ``pids``, asset_key, quantity) of each portfolio's latest snapshot on or before ``date``."""
+    return _holdings_query(con, """
         WITH last AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN _pids USING (portfolio_id)
                       WHERE h.date <= $date GROUP BY 1)
-        SELECT h.portfolio_id, h.asset_id, a.asset_key, h.quantity
+        SELECT p.pos AS p_idx, a.asset_key, h.quantity,
+               CASE WHEN a.asset_key IS NULL THEN h.asset_id END AS unknown_id
           FROM holdings h JOIN last ON h.portfolio_id = last.portfolio_id AND h.date = last.d
+          JOIN _pids p ON p.portfolio_id = h.portfolio_id
           LEFT JOIN assets a ON a.asset_id = h.asset_id
          WHERE h.quantity <> 0""", pids, {"date": date})
-    missing = sorted(set(pids) - set(df.portfolio_id))
-    if missing:
-        raise ValueError(f"holdings: portfolio {missing[0]!r} has no holdings on or before {date}"
-                         + (f" ({len(missing)} portfolios in all)" if len(missing) > 1 else ""))
-    return df
 
 
 def holdings_snapshots(con, pids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
-    """Every holdings snapshot in effect at some point in [start, end]: (portfolio_id, date, asset_id, asset_key, quantity)."""
-    df = _holdings_query(con, """
+    """Every holdings snapshot in effect at some point in [start, end]: (p_idx, date, asset_key, quantity)."""
+    return _holdings_query(con, """
         WITH first AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN _pids USING (portfolio_id)
                        WHERE h.date <= $start GROUP BY 1)
-        SELECT h.portfolio_id, h.date, h.asset_id, a.asset_key, h.quantity
-          FROM holdings h JOIN first USING (portfolio_id) LEFT JOIN assets a ON a.asset_id = h.asset_id
+        SELECT p.pos AS p_idx, h.date, a.asset_key, h.quantity,
+               CASE WHEN a.asset_key IS NULL THEN h.asset_id END AS unknown_id
+          FROM holdings h JOIN first USING (portfolio_id) JOIN _pids p ON p.portfolio_id = h.portfolio_id
+          LEFT JOIN assets a ON a.asset_id = h.asset_id
          WHERE h.date >= first.d AND h.date <= $end""", pids, {"start": start, "end": end})
-    missing = sorted(set(pids) - set(df.portfolio_id))
+
+
+def benchmark_snapshots(con, bids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Benchmark weight sets in effect over [start, end]: (portfolio_id = benchmark id, p_idx, date, asset_key, weight)."""
+    register_ids(con, "_bids", bids, "benchmark_id")
+    bw = con.sql("""
+        WITH first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN _bids USING (benchmark_id)
+                       WHERE date <= $s GROUP BY 1)
+        SELECT w.benchmark_id AS portfolio_id, b.pos AS p_idx, w.date, w.asset_id, a.asset_key, w.weight
+          FROM benchmark_weights w JOIN first USING (benchmark_id) JOIN _bids b ON b.benchmark_id = w.benchmark_id
+          LEFT JOIN assets a ON a.asset_id = w.asset_id
+         WHERE w.date >= first.d AND w.date <= $e""", params={"s": start, "e": end}).df()
+    missing = sorted(set(bids) - set(bw.portfolio_id))
     if missing:
-        raise ValueError(f"holdings: portfolio {missing[0]!r} has no holdings on or before {start}")
-    return df
+        raise ValueError(f"benchmark_weights: benchmark {missing[0]!r} has no weights on or before {start}")
+    if bw.asset_key.isna().any():
+        raise ValueError(f"benchmark_weights: asset {bw.asset_id[bw.asset_key.isna()].iloc[0]!r} is not in the assets table")
+    return bw.astype({"asset_key": np.int64, "p_idx": np.int64})
+
+
+def chunk_rows(df: pd.DataFrame, lo: int, n: int) -> pd.DataFrame:
+    """Rows of portfolios lo..lo+n-1, renumbered from 0 (a chunk's view of holdings)."""
+    sub = df[(df.p_idx >= lo) & (df.p_idx < lo + n)]
+    return sub.assign(p_idx=sub.p_idx - lo)
 
 
 def asset_name(con, key: int) -> str:
@@ -79,7 +102,8 @@ def daily_matrices(con, keys: np.ndarray, days: np.ndarray, table: str, cols: Se
     out = {}
     for col in cols:
         m = np.full((len(days), len(keys)), np.nan)
-        m[r[ok], c[ok]] = np.asarray(res[col], dtype=float)[ok]
+        # NULLs arrive as a masked array: they must become NaN (and fail), never their fill value.
+        m[r[ok], c[ok]] = np.ma.filled(np.ma.asarray(res[col], dtype=float), np.nan)[ok]
         bad = np.isnan(m)
         if bad.any():
             i, j = np.argwhere(bad)[0]
@@ -95,28 +119,44 @@ def daily_matrix(con, keys: np.ndarray, days: np.ndarray, table: str = "prices",
     return daily_matrices(con, keys, days, table, [col])[col]
 
 
-def dense_positions(h: pd.DataFrame, pids: Sequence[str], keys: np.ndarray, col: str = "quantity") -> np.ndarray:
+def key_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Position of each ``wanted`` asset key within ``keys`` (any order; every wanted key must be present)."""
+    keys = np.asarray(keys, dtype=np.int64)
+    wanted = np.asarray(wanted, dtype=np.int64)
+    lookup = np.full(int(max(keys.max(initial=0), wanted.max(initial=0))) + 1, -1, dtype=np.int64)
+    lookup[keys] = np.arange(len(keys))
+    return lookup[wanted]
+
+
+def dense_positions(h: pd.DataFrame, n_portfolios: int, keys: np.ndarray, col: str = "quantity") -> np.ndarray:
     """Assets x portfolios matrix of a position column (zeros where not held)."""
-    a_idx = pd.Index(keys).get_indexer(h.asset_key)
-    p_idx = pd.Index(list(pids)).get_indexer(h.portfolio_id)
-    out = np.zeros((len(keys), len(pids)))
-    np.add.at(out, (a_idx, p_idx), h[col].to_numpy(dtype=float))
+    a_idx = key_positions(keys, h.asset_key.to_numpy())
+    out = np.zeros((len(keys), n_portfolios))
+    np.add.at(out, (a_idx, h.p_idx.to_numpy()), h[col].to_numpy(dtype=float))
     return out
 
 
-def daily_quantities(snap: pd.DataFrame, pids: Sequence[str], keys: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Quantities in effect at the close of each day (portfolios x days x assets), forward-filled between snapshots."""
-    k_index, p_index = pd.Index(keys), pd.Index(list(pids))
-    out = np.zeros((len(pids), len(days), len(keys)))
-    snap = snap.assign(_d=np.asarray(snap["date"].to_numpy(), dtype="datetime64[D]"))
-    for pid, g in snap.groupby("portfolio_id", sort=False):
-        uniq, inv = np.unique(g["_d"].to_numpy(), return_inverse=True)
+def daily_quantities(snap: pd.DataFrame, n_portfolios: int, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Quantities in effect at the close of each day (portfolios x days x assets), forward-filled between snapshots.
+
+    ``snap`` has columns p_idx, date, asset_key, quantity.
+    """
+    out = np.zeros((n_portfolios, len(days), len(keys)))
+    p_all = snap.p_idx.to_numpy()
+    d_all = np.asarray(snap["date"].to_numpy(), dtype="datetime64[D]")
+    k_all = key_positions(keys, snap.asset_key.to_numpy())
+    q_all = snap.quantity.to_numpy(dtype=float)
+    order = np.argsort(p_all, kind="stable")
+    bounds = np.searchsorted(p_all[order], np.arange(n_portfolios + 1))
+    for j in range(n_portfolios):  # one small dense fill per portfolio
+        rows = order[bounds[j]:bounds[j + 1]]
+        uniq, inv = np.unique(d_all[rows], return_inverse=True)
         q = np.zeros((len(uniq), len(keys)))
-        np.add.at(q, (inv, k_index.get_indexer(g.asset_key)), g.quantity.to_numpy(dtype=float))
+        np.add.at(q, (inv, k_all[rows]), q_all[rows])
         which = np.searchsorted(uniq, days, side="right") - 1
-        if (which < 0).any():
-            raise ValueError(f"holdings: portfolio {pid!r} has no holdings on or before {days[0]}")
-        out[p_index.get_loc(pid)] = q[which]
+        if len(uniq) == 0 or (which < 0).any():
+            raise ValueError(f"holdings: portfolio number {j} has no holdings on or before {days[0]}")
+        out[j] = q[which]
     return out
 
 

@@ -40,7 +40,7 @@ def load(con, date, chunks, params):
     days = trading_days(con, date, params["window"])
     shared["returns"] = daily_matrix(con, keys, days, "asset_returns", "ret")
     shared["days"] = days
-    mv = dense_positions(h, pids, keys) * px[:, None]
+    mv = dense_positions(h, len(pids), keys) * px[:, None]
     out, k = [], 0
     for c in chunks:
         out.append({"pids": list(c), "market_values": mv[:, k:k + len(c)]})

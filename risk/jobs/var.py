@@ -30,7 +30,7 @@ def load(con, date, chunks, params):
     days = trading_days(con, date, n_days)
     r = daily_matrix(con, keys, days, "asset_returns", "ret")
     px = daily_matrix(con, keys, days[-1:], "prices", "close")[0]
-    mv = dense_positions(h, pids, keys) * px[:, None]
+    mv = dense_positions(h, len(pids), keys) * px[:, None]
     nav = mv.sum(axis=0)
     bad = nav <= 0
     if bad.any():
