@@ -5,8 +5,6 @@ import io
 
 import numpy as np
 
-from .schema import HORIZON
-
 
 def _torch():
     try:

@@ -99,6 +99,7 @@ class SynthShell(Elaboratable):
         self.sin, self.shift, self.capture, self.sout = Signal(), Signal(), Signal(), Signal()
 
     def elaborate(self, platform):
+        """Shift chains around the kernel."""
         from amaranth.hdl import Cat, Module, Signal
 
         m = Module()

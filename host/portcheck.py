@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -40,8 +39,10 @@ class Port:
 def _parser():
     from pyverilog.vparser.parser import VerilogParser
 
+    from sim.toolchain import cache_dir
+
     # PLY writes its parse tables to outputdir; keep them out of the working tree.
-    return VerilogParser(outputdir=tempfile.mkdtemp(prefix="foreland-pyverilog-"), debug=False)
+    return VerilogParser(outputdir=str(cache_dir("pyverilog")), debug=False)
 
 
 def _sanitize(text: str) -> str:

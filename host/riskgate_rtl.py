@@ -97,7 +97,7 @@ def place_tables(g: Geometry, ins: Mapping, acc: Mapping, pos: Mapping, ords: Ma
         a, c = int(pos["account"][i]), int(pos["code"][i])
         pp.put(T.py_position_bucket(a, c, g.positions),
                {"valid": 1, "account": a, "code": c, "available": int(pos["available"][i]),
-                "frozen": int(pos["frozen"][i]), "pending": int(pos["pending"][i]), "pday": 0},
+                "frozen": int(pos["frozen"][i]), "pending": int(pos["pending"][i]), "pday": 1},
                f"position ({a}, {c:06d})")
     po = _Placer("orders", g.orders, W)
     if ords is not None:
@@ -106,7 +106,7 @@ def place_tables(g: Geometry, ins: Mapping, acc: Mapping, pos: Mapping, ords: Ma
             if a not in aslot:
                 raise ValueError(f"orders: order {oid} refers to account {a} not in accounts")
             po.put(T.py_order_bucket(oid, g.orders), {
-                "state": T.ORDER_OPEN, "day": (1 << T.DAY_BITS) - 1,  # opened on an earlier day
+                "state": T.ORDER_OPEN, "day": 0,  # opened on an earlier day (the gate starts on day 1)
                 "order_id": oid, "account": a, "code": c, "side": int(ords["side"][i]), "price": int(ords["price"][i]),
                 "open_qty": int(ords["open_qty"][i]), "frozen_cash": int(ords["frozen_cash"][i]),
                 "aslot": aslot[a], "pbkt": T.py_position_bucket(a, c, g.positions),

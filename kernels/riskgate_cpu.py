@@ -15,6 +15,7 @@ from kernels import riskgate_numba as K
 from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
 
+LOADED_ORDER_DAY = (1 << 61) - 1  # day tag of orders carried over by load(): "an earlier day", never today
 N_CODES = 1_000_000  # 6-digit codes: the CPU's direct-address index covers them all
 
 
@@ -61,8 +62,7 @@ class CpuGate:
         self.p_data = np.zeros((npn, K.P_FIELDS), dtype=np.int64)
         self.o_kt = np.zeros((no, 2), dtype=np.uint64)
         self.o_data = np.zeros((no, K.O_FIELDS), dtype=np.int64)
-        # Day 0 is "an earlier day" for orders loaded at start; the gate starts on day 1.
-        self.day = np.ones(1, dtype=np.int64)
+        self.day = np.zeros(1, dtype=np.int64)
 
     # ------------------------------------------------------------------ load
     def load(self, instruments: Mapping[str, np.ndarray], accounts: Mapping[str, np.ndarray],
@@ -118,7 +118,8 @@ class CpuGate:
             if free < 0:
                 raise TableFullError("orders", f"orders: table full: order_id {int(ids[i])} finds no free way "
                                      f"in its bucket ({o_nb} buckets x {self.ways} ways)")
-            self.o_kt[free] = (ids[i], np.uint64(K.O_OPEN_STATE))  # day 0: opened before the gate started
+            # opened before the gate started: a day number that is never today
+            self.o_kt[free] = (ids[i], (np.uint64(LOADED_ORDER_DAY) << np.uint64(2)) | np.uint64(K.O_OPEN_STATE))
             self.o_data[free] = (int(orders["side"][i]), int(orders["price"][i]), int(orders["open_qty"][i]),
                                  int(orders["frozen_cash"][i]), a, p, self.i_index[code])
 

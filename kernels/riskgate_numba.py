@@ -25,6 +25,7 @@ from numba import njit
 
 from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
+from kernels.prefetch import prefetch_row
 
 
 def _drop_stale_cache() -> None:
@@ -68,17 +69,25 @@ O_FIELDS = 7
 # order slot states (low two bits of the tag)
 O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
 
+# Software pipeline over the batch: message i + PREFETCH_BUCKETS has its bucket lines
+# prefetched; message i + PREFETCH_RECORDS (buckets now cached) is scanned and its
+# record rows prefetched; message i is decided. Each stage hides one DRAM latency.
+PREFETCH_BUCKETS = 16
+PREFETCH_RECORDS = 8
+# Every kernel function below is compiled with _nrt=False: they only read and write
+# arrays the caller owns, and Numba's reference counting of array arguments (an
+# atomic increment and decrement per array per call) cost more than the checks.
 COUNT_CAP = 2**16  # the throttle count saturates here (see riskgate_model.COUNT_CAP)
 TS_LIMIT = 2**63
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def fee(v: int, fee_q16: int) -> int:
     """``(v * fee_q16 + 65535) >> 16`` for v < 2**62 without a 78-bit product."""
     return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65535) >> 16)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def order_scan(o_kt, ways, nb, order_id, day):
     """One pass over ``order_id``'s bucket: (slot of its live entry or -1, lowest free way or -1).
 
@@ -102,7 +111,7 @@ def order_scan(o_kt, ways, nb, order_id, day):
     return found, free
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def account_find(a_kt, ways, nb, account):
     """Slot of ``account`` in the accounts table, or -1."""
     base = T.account_bucket(account, nb) * ways
@@ -113,7 +122,7 @@ def account_find(a_kt, ways, nb, account):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def position_scan(p_kc, ways, nb, account, code):
     """(slot of position ``(account, code)`` or -1, lowest free way or -1)."""
     base = T.position_bucket(account, code, nb) * ways
@@ -130,7 +139,7 @@ def position_scan(p_kc, ways, nb, account, code):
     return -1, free
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def position_normalise(p_data, p, day):
     """Apply the EODs a position row has not seen yet: its pending shares become available."""
     if p_data[p, P_DAY] != day:
@@ -139,7 +148,7 @@ def position_normalise(p_data, p, day):
         p_data[p, P_DAY] = day
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def normalise_all(p_kc, p_data, day):
     """Normalise every used position row (before a snapshot)."""
     for p in range(p_kc.shape[0]):
@@ -147,7 +156,7 @@ def normalise_all(p_kc, p_data, day):
             position_normalise(p_data, p, day)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def process_batch(
     mtype, mside, mcode, maccount, morder, mprice, mqty, mts,
     out_accepted, out_reason,
@@ -167,7 +176,16 @@ def process_batch(
     o_nb = o_kt.shape[0] // o_ways
     n_codes = i_index.shape[0]
     day = day_box[0]
-    for i in range(mtype.shape[0]):
+    n = mtype.shape[0]
+    for i in range(n):
+        j = i + PREFETCH_BUCKETS
+        if j < n:
+            _prefetch_buckets(mtype[j], maccount[j], mcode[j], morder[j], a_kt, a_ways, a_nb, p_kc, p_ways, p_nb,
+                              o_kt, o_ways, o_nb)
+        j = i + PREFETCH_RECORDS
+        if j < n:
+            _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
+                              a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb)
         t = mtype[i]
         reason = S.MALFORMED
         if mts[i] >= np.uint64(TS_LIMIT):
@@ -188,7 +206,44 @@ def process_batch(
     day_box[0] = day
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
+def _prefetch_buckets(t, account, code, order_id, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb):
+    # Touch the key rows of the buckets a later message will scan (4 (key, tag) rows per 64-byte line).
+    if t == S.MSG_NEW or t == S.MSG_CANCEL or t == S.MSG_FILL:
+        base = T.order_bucket(order_id, o_nb) * o_ways
+        for w in range(0, o_ways, 4):
+            prefetch_row(o_kt, base + w)
+        if t == S.MSG_NEW:
+            base = T.account_bucket(account, a_nb) * a_ways
+            for w in range(0, a_ways, 4):
+                prefetch_row(a_kt, base + w)
+            base = T.position_bucket(account, code, p_nb) * p_ways
+            for w in range(0, p_ways, 4):
+                prefetch_row(p_kc, base + w)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _prefetch_records(t, account, code, order_id, day, n_codes, i_index, i_data, a_kt, a_data, a_ways, a_nb,
+                      p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
+    # Scan the (already prefetched) buckets and touch the record rows the decision will use.
+    if t == S.MSG_NEW or t == S.MSG_CANCEL or t == S.MSG_FILL:
+        s, free = order_scan(o_kt, o_ways, o_nb, order_id, day)
+        if s >= 0:
+            prefetch_row(o_data, s)
+        elif free >= 0 and t == S.MSG_NEW:
+            prefetch_row(o_data, free)
+        if t == S.MSG_NEW:
+            a = account_find(a_kt, a_ways, a_nb, account)
+            if a >= 0:
+                prefetch_row(a_data, a)
+            p, _ = position_scan(p_kc, p_ways, p_nb, account, code)
+            if p >= 0:
+                prefetch_row(p_data, p)
+            if code < n_codes:
+                prefetch_row(i_index, code)
+
+
+@njit(cache=True, inline="always", _nrt=False)
 def _cancel(order_id, day, a_data, p_data, o_kt, o_data, o_ways, o_nb):
     s, _ = order_scan(o_kt, o_ways, o_nb, order_id, day)
     if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
@@ -209,7 +264,7 @@ def _cancel(order_id, day, a_data, p_data, o_kt, o_data, o_ways, o_nb):
     return S.OK
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def _fill(order_id, q, day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb):
     s, _ = order_scan(o_kt, o_ways, o_nb, order_id, day)
     if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
@@ -240,7 +295,7 @@ def _fill(order_id, q, day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb):
     return S.OK
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", _nrt=False)
 def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
          i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
     # 1. MALFORMED: nothing changes, the id is not recorded

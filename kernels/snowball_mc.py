@@ -39,6 +39,9 @@ CHUNKS_PER_CALL = 128
 # Columns of the per-chunk partial sums.
 F_SUM, F_SQ, F_NKO, F_NKI, F_LIFE, F_KOACC, F_MATACC, F_LOSS, F_STEPS = range(9)
 N_FIXED = 9
+#: Row padding (doubles) of the per-path state arrays: rows 4 KiB apart alias in the
+#: store-to-load forwarding logic and cost several times the arithmetic.
+PAD = 8
 INV_2_32 = 1.0 / 4294967296.0
 
 
@@ -161,11 +164,11 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
     t_e = np.empty(B, np.int64)
     wb = np.empty(B, np.uint32)
     ub = np.empty(B)
-    alive = np.ones((S, 2, B))
+    alive = np.ones((S, 2, B + PAD))
     ki0 = 1.0 if knocked_in else 0.0
-    ki = np.full((S, 2, B), ki0)
-    val = np.zeros((S, 2, B))
-    kostep = np.zeros((2, B), np.int64)
+    ki = np.full((S, 2, B + 2 * PAD), ki0)
+    val = np.zeros((S, 2, B + 3 * PAD))
+    kostep = np.zeros((2, B))  # KO step of the base scenario's paths (0: none), as float for vectorisation
     loss = np.zeros((2, B))
     for i in range(B):
         ids[i] = np.uint32(p0 + i)
@@ -215,29 +218,41 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
             cn = x0[s] + drift[s] * (n - o)
             ds = diff[s]
             fo = np.float64(o)
+            # Row views: the inner loops see 1-D contiguous arrays and vectorise.
+            ap, am = alive[s, 0], alive[s, 1]
             if do_ki:
-                for i in range(m):
-                    we = ds * (W[i] - fo * W1[i])
-                    hp = alive[s, 0, i] if cn + we < ki_log else 0.0
-                    hm = alive[s, 1, i] if cn - we < ki_log else 0.0
-                    ki[s, 0, i] = max(ki[s, 0, i], hp)
-                    ki[s, 1, i] = max(ki[s, 1, i], hm)
+                kp, km = ki[s, 0], ki[s, 1]
+                # ki |= alive & (x < barrier), in 0/1 arithmetic (branch-free)
+                if o == 0:
+                    for i in range(m):
+                        we = ds * W[i]
+                        hp = ap[i] if cn + we < ki_log else 0.0
+                        hm = am[i] if cn - we < ki_log else 0.0
+                        kp[i] = kp[i] + hp - kp[i] * hp
+                        km[i] = km[i] + hm - km[i] * hm
+                else:
+                    for i in range(m):
+                        we = ds * (W[i] - W1[i])
+                        hp = ap[i] if cn + we < ki_log else 0.0
+                        hm = am[i] if cn - we < ki_log else 0.0
+                        kp[i] = kp[i] + hp - kp[i] * hp
+                        km[i] = km[i] + hm - km[i] * hm
             if obs[s, n]:
                 kol = ko_log[s, n]
                 pay = ko_pay[s, n]
+                vp, vm = val[s, 0], val[s, 1]
+                fn = np.float64(n)
                 for i in range(m):
                     we = ds * (W[i] - fo * W1[i])
-                    hp = alive[s, 0, i] if cn + we >= kol else 0.0
-                    hm = alive[s, 1, i] if cn - we >= kol else 0.0
-                    val[s, 0, i] += hp * pay
-                    val[s, 1, i] += hm * pay
-                    alive[s, 0, i] -= hp
-                    alive[s, 1, i] -= hm
+                    hp = ap[i] if cn + we >= kol else 0.0
+                    hm = am[i] if cn - we >= kol else 0.0
+                    vp[i] += hp * pay
+                    vm[i] += hm * pay
+                    ap[i] -= hp
+                    am[i] -= hm
                     if s == 0:
-                        if hp > 0.0:
-                            kostep[0, i] = n
-                        if hm > 0.0:
-                            kostep[1, i] = n
+                        kostep[0, i] += hp * fn
+                        kostep[1, i] += hm * fn
             if n == N:
                 for i in range(m):
                     we = ds * (W[i] - fo * W1[i])
@@ -279,7 +294,7 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
                     acc[F_SUM] += v0
                     acc[F_SQ] += v0 * v0
                     for g in range(2):
-                        ks = kostep[g, i]
+                        ks = np.int64(kostep[g, i])
                         if ks > 0:
                             acc[F_NKO] += 1.0
                             acc[F_LIFE] += ks

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import time
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -173,7 +172,3 @@ def _run_dask(job, shared, payloads, params, compute, scheduler, workers, retrie
         if cluster is not None:
             cluster.close()
 
-
-def format_error(exc: BaseException) -> str:
-    """One-line description of an exception (for logs)."""
-    return "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -16,14 +16,27 @@ EFFECT_COLUMNS = ["allocation", "selection", "interaction"]
 
 def brinson_arrays(wp: np.ndarray, wb: np.ndarray, rp: np.ndarray, rb: np.ndarray,
                    model: str = "BF", effects: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Allocation, selection and interaction along the last (sector) axis; any leading axes broadcast."""
-    rb_total = np.sum(wb * rb, axis=-1, keepdims=True)
+    """Allocation, selection and interaction along the last (sector) axis; any leading axes broadcast.
+
+    NaN returns mean "not held": a sector the portfolio does not hold has no
+    selection or interaction; a sector outside the benchmark has no allocation
+    or interaction and its whole effect is selection (off-benchmark picks).
+    """
+    off = np.isnan(rb)
+    rb_total = np.nansum(wb * rb, axis=-1, keepdims=True)
+    rp = np.where(np.isnan(rp), rb, rp)
+    rb_f = np.where(off, rb_total, rb)
+    rp_f = np.where(np.isnan(rp), rb_f, rp)
     dw = wp - wb
-    alloc = dw * (rb - rb_total) if model == "BF" else dw * rb
+    alloc = dw * (rb_f - rb_total) if model == "BF" else dw * rb_f
     if effects == 3:
-        return alloc, wb * (rp - rb), dw * (rp - rb)
-    # Two-effect form: selection on portfolio weights absorbs the interaction.
-    return alloc, wp * (rp - rb), np.zeros_like(alloc)
+        sel, inter = wb * (rp_f - rb_f), dw * (rp_f - rb_f)
+    else:  # two-effect form: selection on portfolio weights absorbs the interaction
+        sel, inter = wp * (rp_f - rb_f), np.zeros_like(alloc)
+    if off.any():
+        total = alloc + sel + inter
+        alloc, sel, inter = np.where(off, 0.0, alloc), np.where(off, total, sel), np.where(off, 0.0, inter)
+    return alloc, sel, inter
 
 
 def _series(x: Any, name: str) -> pd.Series:
@@ -44,11 +57,10 @@ def _series(x: Any, name: str) -> pd.Series:
 def align_sectors(wp: Any, wb: Any, rp: Any, rb: Any) -> pd.DataFrame:
     """Align the four inputs on the union of sectors and fill returns where a side holds nothing.
 
-    A missing weight is zero. A sector the portfolio does not hold takes the
-    benchmark's sector return (no selection); a sector the benchmark does not
-    hold takes the benchmark's total return (its allocation is then measured
-    against the benchmark as a whole). A missing or NaN return where the weight
-    is non-zero, or weights not summing to one, raise ValueError.
+    A missing weight is zero; a missing return stays NaN where its weight is
+    zero (see ``brinson_arrays`` for how unheld sectors are attributed). A
+    missing or NaN return where the weight is non-zero, or weights not summing
+    to one, raise ValueError.
     """
     named = [(_series(v, n), n) for v, n in ((wp, "wp"), (wb, "wb"), (rp, "rp"), (rb, "rb"))]
     idx = named[0][0].index
@@ -76,9 +88,6 @@ def align_sectors(wp: Any, wb: Any, rp: Any, rb: Any) -> pd.DataFrame:
             raise ValueError(f"{r}: missing or NaN return for sector {idx[i]!r} which has weight {cols[w][i]:.6g}")
         if np.isinf(cols[r]).any():
             raise ValueError(f"{r}: returns must be finite")
-    rb_total = float(np.sum(cols["wb"] * np.nan_to_num(cols["rb"])))
-    cols["rb"] = np.where(np.isnan(cols["rb"]), rb_total, cols["rb"])
-    cols["rp"] = np.where(np.isnan(cols["rp"]), cols["rb"], cols["rp"])
     return pd.DataFrame(cols, index=idx)
 
 
@@ -97,7 +106,7 @@ def brinson(wp: Any, wb: Any, rp: Any, rb: Any, model: str = "BF", effects: int 
     out = pd.DataFrame({"allocation": a, "selection": s, "interaction": i}, index=df.index)
     out.index.name = "sector"
     out["total"] = out.sum(axis=1)
-    out.attrs.update(portfolio_return=float((df.wp * df.rp).sum()), benchmark_return=float((df.wb * df.rb).sum()),
+    out.attrs.update(portfolio_return=float(np.nansum(df.wp * df.rp)), benchmark_return=float(np.nansum(df.wb * df.rb)),
                      model=model, effects=effects)
     out.attrs["active_return"] = out.attrs["portfolio_return"] - out.attrs["benchmark_return"]
     return out
@@ -146,10 +155,12 @@ def brinson_linked(periods: Sequence[Any], linking: str = "carino", model: str =
     for a in aligned[1:]:
         sectors = sectors.union(a.index, sort=False)
     # A sector absent from a period has zero weights there; its returns then carry no effect.
-    stack = {c: np.stack([a[c].reindex(sectors).fillna(0.0).to_numpy() for a in aligned]) for c in ("wp", "wb", "rp", "rb")}
+    stack = {c: np.stack([a[c].reindex(sectors).to_numpy() for a in aligned]) for c in ("wp", "wb", "rp", "rb")}
+    for w in ("wp", "wb"):
+        stack[w] = np.nan_to_num(stack[w])
     alloc, sel, inter = brinson_arrays(stack["wp"], stack["wb"], stack["rp"], stack["rb"], model, effects)
-    rp = (stack["wp"] * stack["rp"]).sum(1)
-    rb = (stack["wb"] * stack["rb"]).sum(1)
+    rp = np.nansum(stack["wp"] * stack["rp"], axis=1)
+    rb = np.nansum(stack["wb"] * stack["rb"], axis=1)
     coef = link_coefficients(rp, rb, linking)
     idx = pd.MultiIndex.from_product([range(len(aligned)), sectors], names=["period", "sector"])
     by_period = pd.DataFrame({"allocation": alloc.ravel(), "selection": sel.ravel(), "interaction": inter.ravel()}, index=idx)

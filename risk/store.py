@@ -162,24 +162,6 @@ def trading_days_between(con, start, end) -> np.ndarray:
     return np.asarray(rows, dtype="datetime64[D]")
 
 
-def pivot(ids: np.ndarray, dates: np.ndarray, values: np.ndarray, id_order: np.ndarray,
-          date_order: np.ndarray, what: str) -> np.ndarray:
-    """Dense (dates x ids) matrix from long rows; a missing cell raises ValueError naming it."""
-    id_order = np.asarray(id_order)
-    sorter = np.argsort(id_order)
-    col = sorter[np.searchsorted(id_order, ids, sorter=sorter)]
-    row = np.searchsorted(date_order, dates)
-    out = np.full((len(date_order), len(id_order)), np.nan)
-    out[row, col] = values
-    bad = np.isnan(out)
-    if bad.any():
-        r, c = np.argwhere(bad)[0]
-        n = int(bad.sum())
-        raise ValueError(f"{what}: missing or NaN value for {id_order[c]!r} on {date_order[r]}"
-                         + (f" ({n} missing cells in all)" if n > 1 else ""))
-    return out
-
-
 def params_key(params: dict[str, Any]) -> str:
     """Canonical JSON of a job's parameters, stored with each run to tell reruns apart."""
     return json.dumps(params, sort_keys=True, default=str)

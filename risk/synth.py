@@ -10,7 +10,6 @@ their cash flows, so prices, durations and returns agree with each other.
 """
 from __future__ import annotations
 
-import datetime as dt
 import warnings
 from dataclasses import dataclass
 

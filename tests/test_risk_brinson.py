@@ -146,11 +146,38 @@ def test_sector_held_on_one_side_only():
     rp = pd.Series({"UK": 0.05, "Cash-like": 0.01})
     rb = pd.Series({"UK": 0.04, "US": 0.02})
     out = risk.brinson(wp, wb, rp, rb, model="BF")
-    # Documented handling: rb(Cash-like) := Rb = .03; rp(US) := rb(US) (no selection there).
-    assert out.loc["US", "selection"] == 0.0
-    assert out.loc["Cash-like", "allocation"] == pytest.approx(0.4 * (0.03 - 0.03))
-    assert out.loc["Cash-like", "interaction"] == pytest.approx(0.4 * (0.01 - 0.03))
+    # Documented handling (perfattr's): no selection where the portfolio holds nothing; an
+    # off-benchmark sector has no allocation or interaction, its effect .4 * (.01 - Rb=.03) is selection.
+    assert out.loc["US", "selection"] == 0.0 and out.loc["US", "interaction"] == 0.0
+    assert out.loc["US", "allocation"] == pytest.approx(-0.5 * (0.02 - 0.03))
+    assert out.loc["Cash-like", "allocation"] == 0.0 and out.loc["Cash-like", "interaction"] == 0.0
+    assert out.loc["Cash-like", "selection"] == pytest.approx(0.4 * (0.01 - 0.03))
     assert out.total.sum() == pytest.approx((0.6 * 0.05 + 0.4 * 0.01) - 0.03)
+    bhb = risk.brinson(wp, wb, rp, rb, model="BHB")
+    assert bhb.loc["Cash-like", "selection"] == pytest.approx(0.4 * 0.01)
+    assert bhb.total.sum() == pytest.approx((0.6 * 0.05 + 0.4 * 0.01) - 0.03)
+
+
+@pytest.mark.parametrize("model,effects", list(METHODS))
+def test_unheld_sectors_totals_match_perfattr(model, effects):
+    # perfattr zero-fills a missing weight and return; that moves effects between allocation, selection
+    # and interaction of unheld sectors, but each sector's total effect must be the same as ours.
+    wp = pd.Series({"UK": 0.6, "Cash-like": 0.4})
+    wb = pd.Series({"UK": 0.5, "US": 0.5})
+    rp = pd.Series({"UK": 0.05, "Cash-like": 0.01})
+    rb = pd.Series({"UK": 0.04, "US": 0.02})
+    p = pd.DataFrame({"from_date": "2024-01-01", "thru_date": "2024-01-31", "identifier": wp.index,
+                      "weight": wp.to_numpy(), "return": rp.to_numpy()})
+    b = pd.DataFrame({"from_date": "2024-01-01", "thru_date": "2024-01-31", "identifier": wb.index,
+                      "weight": wb.to_numpy(), "return": rb.to_numpy()})
+    prep = perfattr.prepare_attribution(p, b)
+    ref = perfattr.calculate_attribution(prep.portfolio, prep.benchmark, method=METHODS[(model, effects)])
+    ref = ref.period_detail.set_index("identifier")
+    out = risk.brinson(wp, wb, rp, rb, model=model, effects=effects).loc[ref.index]
+    np.testing.assert_allclose(out.total, ref.total_effect if model == "BF" else
+                               ref.allocation_effect + ref.selection_effect + ref.get("interaction_effect", 0.0), atol=1e-15)
+    np.testing.assert_allclose(out.loc["UK", ["allocation", "selection"]].to_numpy(),
+                               ref.loc["UK", ["allocation_effect", "selection_effect"]].to_numpy(dtype=float), atol=1e-15)
 
 
 @pytest.mark.parametrize("args,field", [

@@ -117,6 +117,7 @@ class CSRDecoder(wiring.Component):
         return groups
 
     def elaborate(self, platform) -> Module:
+        """Register file, write decode, read mux and table windows."""
         m = Module()
         bus = self.bus
         rm = self.regmap

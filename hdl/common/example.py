@@ -76,6 +76,7 @@ class ExampleKernel(wiring.Component):
     regmap = REGMAP  # tops carry their map: the host binding checks MAPHASH against it
 
     def elaborate(self, platform) -> Module:
+        """Counter, countdown job, tables and the two-stage stream pipeline."""
         m = Module()
         m.submodules.regs = regs = CSRDecoder(REGMAP)
         wiring.connect(m, wiring.flipped(self.csr), regs.bus)

@@ -48,9 +48,14 @@ _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class CSRDevice(Protocol):
     """What regmap helpers need from a device: word reads/writes and block writes."""
 
-    def write(self, addr: int, value: int) -> None: ...
-    def read(self, addr: int) -> int: ...
-    def write_block(self, addr: int, words: np.ndarray) -> None: ...
+    def write(self, addr: int, value: int) -> None:
+        """Write one 32-bit register."""
+
+    def read(self, addr: int) -> int:
+        """Read one 32-bit register."""
+
+    def write_block(self, addr: int, words: np.ndarray) -> None:
+        """Write many words to one register address."""
 
 
 def _check_name(kind: str, name: str) -> None:

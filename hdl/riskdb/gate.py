@@ -27,7 +27,7 @@ into P4) only when two NEWs of that id are in flight or one is in flight while
 memory still has the id open.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, unsigned
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -51,15 +51,24 @@ def _lg(n: int) -> int:
     return max(n.bit_length() - 1, 0)
 
 
-def _lowest(bits: list) -> tuple:
-    """(any, index) of the lowest set bit of a list of 1-bit values (priority encoder)."""
-    idx = Const(0, range(max(len(bits), 2)))
+def _lowest(m: Module, bits: list, name: str) -> tuple:
+    """(any, index) Signals of the lowest set bit of a list of 1-bit values (priority encoder)."""
+    anyb = Signal(name=f"{name}_any")
+    idx = Signal(range(max(len(bits), 2)), name=f"{name}_idx")
+    vec = Signal(len(bits), name=f"{name}_vec")
+    m.d.comb += vec.eq(Cat(*bits))
+    out = Const(0, range(max(len(bits), 2)))
     for i in reversed(range(len(bits))):
-        idx = Mux(bits[i], i, idx)
-    anyb = Const(0, 1)
-    for b in bits:
-        anyb = anyb | b
+        out = Mux(vec[i], i, out)
+    m.d.comb += [anyb.eq(vec.any()), idx.eq(out)]
     return anyb, idx
+
+
+def _w(m: Module, expr, name: str, shape=None) -> Signal:
+    """A named wire holding ``expr``: later uses refer to the wire, not a copy of the expression tree."""
+    sig = Signal(shape if shape is not None else Value.cast(expr).shape(), name=name)
+    m.d.comb += sig.eq(expr)
+    return sig
 
 
 class GateCore(wiring.Component):
@@ -210,11 +219,11 @@ class GateCore(wiring.Component):
         ac, orow = rp_acfg.data, rp_otag.data
         LA, LO = L["acfg"], L["orders"]
         a_hits = [LA.f(ac, w, "valid") & (LA.f(ac, w, "account") == s3["account"]) for w in range(W)]
-        a_hit, a_way = _lowest(a_hits)
+        a_hit, a_way = _lowest(m, a_hits, "p3_a")
         o_open = [(LO.f(orow, w, "state") == T.ORDER_OPEN) & (LO.f(orow, w, "order_id") == s3["oid"]) for w in range(W)]
-        mem_open, mem_way = _lowest(o_open)
+        mem_open, mem_way = _lowest(m, o_open, "p3_o")
         is_cf = s3["valid"] & ~s3["bad"] & ((s3["typ"] == S.MSG_CANCEL) | (s3["typ"] == S.MSG_FILL))
-        infl = [P[k]["valid"] & P[k]["nm"] & (P[k]["oid"] == s3["oid"]) for k in range(4, 9)]
+        infl = [_w(m, P[k]["valid"] & P[k]["nm"] & (P[k]["oid"] == s3["oid"]), f"p3_infl{k}") for k in range(4, 9)]
         n_infl = Signal(range(6))
         m.d.comb += n_infl.eq(sum(infl))
         m.d.comb += hold.eq(is_cf & ((n_infl >= 2) | ((n_infl == 1) & mem_open)))
@@ -226,7 +235,7 @@ class GateCore(wiring.Component):
             with m.If(infl[k - 4]):
                 m.d.comb += [f_arow.eq(P[k]["abkt"]), f_away.eq(P[k]["a_way"]), f_pbkt.eq(P[k]["pbkt"]),
                              f_ibkt.eq(P[k]["ibkt"]), f_code.eq(P[k]["code"][:20]), f_price.eq(P[k]["price"][:31])]
-        m_aslot = LO.f(orow, mem_way, "aslot")
+        m_aslot = _w(m, LO.f(orow, mem_way, "aslot"), "p3_m_aslot")
         s4 = P[4]
         with m.If(adv):
             m.d.sync += copy(4)
@@ -271,7 +280,7 @@ class GateCore(wiring.Component):
         LI = L["instruments"]
         irow = rp_ins.data
         i_hits = [LI.f(irow, w, "valid") & (LI.f(irow, w, "code") == s5["r_code"]) for w in range(W)]
-        i_any, i_way = _lowest(i_hits)
+        i_any, i_way = _lowest(m, i_hits, "p5_i")
         with m.If(adv):
             m.d.sync += copy(6)
             m.d.sync += [
@@ -327,7 +336,7 @@ class GateCore(wiring.Component):
             ]
 
         # ---- P8: EX -------------------------------------------------------------------------------
-        day = Signal(T.DAY_BITS)
+        day = Signal(T.DAY_BITS, init=1)  # day 0 is "an earlier day" for orders loaded at start
         m.d.comb += self.day.eq(day)
         arow, prow, orow2 = rp_adyn.data, rp_pos.data, rp_ord.data
         x = s8
@@ -336,30 +345,33 @@ class GateCore(wiring.Component):
         is_buy = x["side"] == S.SIDE_BUY
         qty = x["qty"][:31]
         # orders: live (open, or used today) / free (never used, or used on an earlier day)
-        o_state = [LO.f(orow2, w, "state") for w in range(W)]
-        o_dayeq = [LO.f(orow2, w, "day") == day for w in range(W)]
-        o_key = [LO.f(orow2, w, "order_id") == x["oid"] for w in range(W)]
-        live = [(o_state[w] == T.ORDER_OPEN) | ((o_state[w] == T.ORDER_USED) & o_dayeq[w]) for w in range(W)]
-        dup, _ = _lowest([live[w] & o_key[w] for w in range(W)])
-        o_free_any, o_free = _lowest([~live[w] for w in range(W)])
-        o_hit, o_way = _lowest([(o_state[w] == T.ORDER_OPEN) & o_key[w] for w in range(W)])
+        is_new = _w(m, is_new, "ex_is_new")
+        is_buy = _w(m, is_buy, "ex_is_buy")
+        o_open_w = [_w(m, LO.f(orow2, w, "state") == T.ORDER_OPEN, f"ex_oopen{w}") for w in range(W)]
+        o_used_w = [_w(m, LO.f(orow2, w, "state") == T.ORDER_USED, f"ex_oused{w}") for w in range(W)]
+        o_dayeq = [_w(m, LO.f(orow2, w, "day") == day, f"ex_odayeq{w}") for w in range(W)]
+        o_key = [_w(m, LO.f(orow2, w, "order_id") == x["oid"], f"ex_okey{w}") for w in range(W)]
+        live = [_w(m, o_open_w[w] | (o_used_w[w] & o_dayeq[w]), f"ex_live{w}") for w in range(W)]
+        dup, _ = _lowest(m, [live[w] & o_key[w] for w in range(W)], "ex_dup")
+        o_free_any, o_free = _lowest(m, [~live[w] for w in range(W)], "ex_ofree")
+        o_hit, o_way = _lowest(m, [o_open_w[w] & o_key[w] for w in range(W)], "ex_ohit")
         # positions of the message (NEW) or of the found order (CANCEL/FILL)
-        k_acc = Mux(is_new, x["account"], LO.f(orow2, o_way, "account"))
-        k_code = Mux(is_new, x["code"][:20], LO.f(orow2, o_way, "code"))
-        p_hit, p_way = _lowest([LP.f(prow, w, "valid") & (LP.f(prow, w, "account") == k_acc)
-                                & (LP.f(prow, w, "code") == k_code) for w in range(W)])
-        p_free_any, p_free = _lowest([~LP.f(prow, w, "valid") for w in range(W)])
-        p_stale = LP.f(prow, p_way, "pday") != day
+        k_acc = _w(m, Mux(is_new, x["account"], LO.f(orow2, o_way, "account")), "ex_kacc")
+        k_code = _w(m, Mux(is_new, x["code"][:20], LO.f(orow2, o_way, "code")), "ex_kcode")
+        p_hit, p_way = _lowest(m, [LP.f(prow, w, "valid") & (LP.f(prow, w, "account") == k_acc)
+                                   & (LP.f(prow, w, "code") == k_code) for w in range(W)], "ex_p")
+        p_free_any, p_free = _lowest(m, [~LP.f(prow, w, "valid") for w in range(W)], "ex_pfree")
+        p_stale = _w(m, LP.f(prow, p_way, "pday") != day, "ex_pstale")
         p_avail = Signal(32)
         p_pend = Signal(32)
-        p_frz = LP.f(prow, p_way, "frozen")
+        p_frz = _w(m, LP.f(prow, p_way, "frozen"), "ex_pfrz")
         m.d.comb += [p_avail.eq(Mux(p_stale, LP.f(prow, p_way, "available") + LP.f(prow, p_way, "pending"),
                                     LP.f(prow, p_way, "available"))),
                      p_pend.eq(Mux(p_stale, 0, LP.f(prow, p_way, "pending")))]
-        avail = Mux(p_hit, p_avail, 0)
+        avail = _w(m, Mux(p_hit, p_avail, 0), "ex_avail", 32)
         a_way = x["r_away"]
-        cash, cfz = LD.f(arow, a_way, "cash"), LD.f(arow, a_way, "cash_frozen")
-        win, cnt = LD.f(arow, a_way, "window"), LD.f(arow, a_way, "count")
+        cash, cfz = _w(m, LD.f(arow, a_way, "cash"), "ex_cash"), _w(m, LD.f(arow, a_way, "cash_frozen"), "ex_cfz")
+        win, cnt = _w(m, LD.f(arow, a_way, "window"), "ex_win"), _w(m, LD.f(arow, a_way, "count"), "ex_cnt")
         newcnt = Signal(17)
         m.d.comb += newcnt.eq(Mux(win != x["q"], 1, Mux(cnt < COUNT_CAP, cnt + 1, cnt)))
 
@@ -367,11 +379,11 @@ class GateCore(wiring.Component):
         accepted = Signal()
         throttle_upd = Signal()
         blocked = (x["a_status"] == S.ACCOUNT_BLOCKED_STATUS) | ((x["a_status"] == S.ACCOUNT_SELL_ONLY) & is_buy)
-        o_fc = LO.f(orow2, o_way, "frozen_cash")
-        o_open = LO.f(orow2, o_way, "open_qty")
-        o_buy = LO.f(orow2, o_way, "side") == S.SIDE_BUY
+        o_fc = _w(m, LO.f(orow2, o_way, "frozen_cash"), "ex_ofc")
+        o_open = _w(m, LO.f(orow2, o_way, "open_qty"), "ex_oopenq")
+        o_buy = _w(m, LO.f(orow2, o_way, "side") == S.SIDE_BUY, "ex_obuy")
         q64 = x["qty"].as_signed()
-        is_cf = x["valid"] & ~x["bad"] & ((typ == S.MSG_CANCEL) | (typ == S.MSG_FILL))
+        is_cf = _w(m, x["valid"] & ~x["bad"] & ((typ == S.MSG_CANCEL) | (typ == S.MSG_FILL)), "ex_is_cf")
         with m.If(~x["valid"]):
             m.d.comb += reason.eq(S.OK)
         with m.Elif(x["bad"]):
@@ -451,7 +463,8 @@ class GateCore(wiring.Component):
         for f, v in (("valid", 1), ("account", x["account"]), ("code", x["code"][:20]), ("available", 0),
                      ("frozen", 0), ("pending", 0), ("pday", day)):
             up.set(buy_ins, p_free, f, v)
-        touch = (new_ok & ~is_buy) | ((cancel_ok & ~o_buy) | fill_ok) & p_hit
+        touch = _w(m, (new_ok & ~is_buy) | ((cancel_ok & ~o_buy) | fill_ok) & p_hit, "ex_touch")
+        buy_ins = _w(m, buy_ins, "ex_buy_ins")
         up.set(touch, p_way, "available", p_avail)
         up.set(touch, p_way, "pending", p_pend)
         up.set(touch, p_way, "pday", day)
@@ -462,7 +475,7 @@ class GateCore(wiring.Component):
         up.set(fill_ok & o_buy & p_hit, p_way, "pending", p_pend + qty)
         up.set(fill_ok & ~o_buy & p_hit, p_way, "frozen", p_frz - qty)
         # orders
-        aslot = Cat(a_way, x["r_arow"]) if lw else x["r_arow"]
+        aslot = _w(m, Cat(a_way, x["r_arow"]) if lw else x["r_arow"], "ex_aslot")
         for f, v in (("state", T.ORDER_OPEN), ("day", day), ("order_id", x["oid"]), ("account", x["account"]),
                      ("code", x["code"][:20]), ("side", x["side"][:2]), ("price", x["price"][:31]), ("open_qty", qty),
                      ("frozen_cash", Mux(is_buy, x["frozen"], 0)), ("aslot", aslot), ("pbkt", x["pbkt"]),
@@ -474,7 +487,7 @@ class GateCore(wiring.Component):
         uo.set(cancel_ok | (fill_ok & closes), o_way, "state", T.ORDER_USED)
         uo.set(fill_ok, o_way, "open_qty", o_open - qty)
         uo.set(fill_ok & o_buy, o_way, "frozen_cash", Mux(closes, 0, o_fc - spent))
-        new_a, new_p, new_o = ua.value(), up.value(), uo.value()
+        new_a, new_p, new_o = _w(m, ua.value(), "ex_new_a"), _w(m, up.value(), "ex_new_p"), _w(m, uo.value(), "ex_new_o")
         # the rows read for an accepted CANCEL/FILL must be its order's (P3's resolution)
         err = (cancel_ok | fill_ok) & (~x["r_ok"] | (LO.f(orow2, o_way, "aslot") != aslot)
                                        | (LO.f(orow2, o_way, "pbkt") != x["r_pbkt"])
@@ -483,7 +496,7 @@ class GateCore(wiring.Component):
 
         ex = x["valid"] & adv
         with m.If(self.clear):
-            m.d.sync += [day.eq(0), self.err.eq(0)]
+            m.d.sync += [day.eq(1), self.err.eq(0)]
         with m.Elif(ex & accepted & (typ == S.MSG_EOD)):
             m.d.sync += day.eq(day + 1)
         with m.If(ex & err):

@@ -21,7 +21,7 @@ DEC_BITS = 16  # bits 0..7 accepted, 8..15 reason: the DECISION_DTYPE bytes
 TABLE_IDS: dict[str, int] = {"acfg": 0, "adyn": 1, "positions": 2, "orders": 3, "instruments": 4}
 
 MODE_RUN = 1  # MODE bit0: the gate takes messages; clear it (and wait for STATUS busy = 0) before table access
-CTRL_CLEAR = 1  # CTRL bit0: clear the counters, the error flag and the day counter
+CTRL_CLEAR = 1  # CTRL bit0: clear the counters and the error flag, day counter back to 1
 STATUS_BUSY = 1  # STATUS bit0: messages in flight
 STATUS_ERR = 2  # STATUS bit1: internal consistency check failed (sticky; never set in a correct design)
 
@@ -61,7 +61,7 @@ def make_regmap(g: Geometry) -> RegisterMap:
         Register("CTRL", 0x02, "w1p", 1, "bit0 CLEAR counters, error flag and day counter"),
         Register("MODE", 0x03, "rw", 1, "bit0 RUN: accept messages (clear for table access)"),
         Register("STATUS", 0x04, "ro", 2, "bit0 busy (messages in flight), bit1 error (sticky)"),
-        Register("DAY", 0x05, "ro", 32, "day counter (EOD messages since CLEAR)"),
+        Register("DAY", 0x05, "ro", 32, "day counter: 1 after CLEAR, +1 per EOD (loaded orders belong to day 0)"),
         Register("GEOM", 0x06, "ro", 32, "bits 0..4 ways, 5..9 log2 account, 10..14 position, 15..19 order, "
                  "20..24 instrument buckets", const=_geom_word(g)),
         *wide_registers("MSGS", 0x08, 64, "ro", "messages decided"),

@@ -1,6 +1,6 @@
 """Risk gate top: the CSR register file (hdl/riskdb/regmap.py) around the check pipeline (hdl/riskdb/gate.py)."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -53,7 +53,10 @@ class RiskDB(wiring.Component):
         # read-back: RB_ROW selects the bucket (the core's read ports follow it while idle);
         # each RB_DATA read returns the next 32-bit word of that row
         word = Signal(8)
-        m.d.comb += [core.rb_row.eq(regs["RB_ROW"]), core.rb_sel.eq(regs["RB_SEL"]),
+        # the row being written is presented to the memories in the write cycle itself, so the
+        # first RB_DATA read (the next bus cycle) already returns the new row
+        m.d.comb += [core.rb_row.eq(Mux(regs.wstrobe["RB_ROW"], self.csr.w_data[:16], regs["RB_ROW"])),
+                     core.rb_sel.eq(regs["RB_SEL"]),
                      regs["RB_DATA"].eq(core.rb_data.word_select(word, 32))]
         with m.If(regs.wstrobe["RB_ROW"] | regs.wstrobe["RB_SEL"]):
             m.d.sync += word.eq(0)

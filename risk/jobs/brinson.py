@@ -89,12 +89,9 @@ def compute(shared, payload, params) -> pd.DataFrame:
     """Linked allocation/selection/interaction per sector and in total, plus the compounded returns."""
     wp, rp = payload["wp"], payload["rp"]
     wb, rb = shared["bench_w"][payload["bench"]], shared["bench_r"][payload["bench"]]
-    rb_total = np.nansum(wb * np.nan_to_num(rb), -1, keepdims=True)
-    # Unheld sectors: the portfolio's takes the benchmark's sector return, the benchmark's its total return.
-    rb = np.where(np.isnan(rb), rb_total, rb)
-    rp = np.where(np.isnan(rp), rb, rp)
+    # NaN sector returns mark unheld sectors; brinson_arrays attributes them (docs/risk.md).
     alloc, sel, inter = brinson_arrays(wp, wb, rp, rb, params["model"], params["effects"])
-    port_t, bench_t = (wp * rp).sum(-1), (wb * rb).sum(-1)
+    port_t, bench_t = np.nansum(wp * rp, -1), np.nansum(wb * rb, -1)
     coef = link_coefficients(port_t, bench_t, params["linking"])[..., None]
     eff = np.stack([(alloc * coef).sum(1), (sel * coef).sum(1), (inter * coef).sum(1)], -1)  # P x S x 3
     cp = np.prod(1 + port_t, axis=1) - 1

@@ -1,0 +1,70 @@
+"""Snowball pricing benchmarks (pytest-benchmark): the standard 1-year note with 1M paths.
+
+Run: ``python -m pytest bench/bench_pricing.py --benchmark-enable``. Speed is
+reported as ratios against peers measured in the same run (the plain-numpy
+pricer at equal paths) and as effective path-steps per second (steps actually
+simulated, reported by the kernel).
+"""
+from __future__ import annotations
+
+import pytest
+
+from kernels.snowball_numpy import mc_sums_numpy
+from kernels.snowball_schedule import lower
+from pricing import Market, Snowball, price
+
+NOTE = Snowball()          # KO 103% monthly after 3 months, KI 80% daily, 252 steps, coupon 8.5%
+MKT = Market()             # spot 1, r 2%, q 4%, vol 16%
+PATHS = 1_000_000
+_MEANS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm_jit():
+    price(NOTE, MKT, paths=2000, backend="cpu", greeks=True)
+    price(NOTE, MKT, method="pde", greeks=True)
+
+
+def _record(benchmark, name):
+    _MEANS[name] = benchmark.stats.stats.min
+
+
+def test_mc_price_stderr_1m(benchmark):
+    res = benchmark(price, NOTE, MKT, paths=PATHS, seed=1, backend="cpu")
+    _record(benchmark, "mc_price")
+    benchmark.extra_info["path_steps"] = res.path_steps
+    benchmark.extra_info["path_steps_per_s"] = res.path_steps / benchmark.stats.stats.min
+    benchmark.extra_info["price"] = res.price
+    benchmark.extra_info["stderr"] = res.stderr
+
+
+def test_mc_price_five_greeks_1m(benchmark):
+    res = benchmark.pedantic(price, args=(NOTE, MKT), kwargs=dict(paths=PATHS, seed=1, backend="cpu", greeks=True),
+                             rounds=3, iterations=1)
+    _record(benchmark, "mc_greeks")
+    benchmark.extra_info["greeks"] = {k: float(v) for k, v in res.greeks.items()}
+
+
+def test_pde_price_greeks(benchmark):
+    res = benchmark(price, NOTE, MKT, method="pde", greeks=True)
+    _record(benchmark, "pde_greeks")
+    fine = price(NOTE, MKT, method="pde", pde_nodes_per_day_sd=16, pde_steps_per_day=8)
+    benchmark.extra_info["abs_error_vs_4x_finer_grid"] = abs(res.price - fine.price)
+
+
+def test_numpy_pricer_1m(benchmark):
+    s = lower(NOTE, MKT)
+    sums = benchmark.pedantic(mc_sums_numpy, args=(s, PATHS // 2, 1), rounds=1, iterations=1)
+    _record(benchmark, "numpy_price")
+    benchmark.extra_info["price"] = sums.sum_pair / sums.n_pairs
+
+
+def test_ratios_in_this_run(benchmark):
+    """Record the speed-up of the Numba kernel over the numpy pricer measured above (same run, equal paths)."""
+    if not {"mc_price", "numpy_price"} <= set(_MEANS):
+        pytest.skip("needs the MC and numpy benchmarks of this run")
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    ratio = _MEANS["numpy_price"] / _MEANS["mc_price"]
+    benchmark.extra_info["numpy_over_numba"] = ratio
+    benchmark.extra_info["seconds"] = dict(_MEANS)
+    print(f"\nnumpy / numba at {PATHS:,} paths: {ratio:.1f}x; times (min, s): {_MEANS}")
