@@ -50,9 +50,16 @@ def test_numba_kernel_1m(benchmark, workload):
     dec = benchmark.pedantic(lambda g: g.process_array(msgs), setup=setup, rounds=5, iterations=1)
     rate = N_MESSAGES / benchmark.stats.stats.min
     RATES["numba"] = rate
+    # The bench machine is shared: also report messages per second of this process's own CPU time.
+    g = _fresh_gate(state, news)
+    c0 = time.process_time()
+    g.process_array(msgs)
+    cpu_rate = N_MESSAGES / (time.process_time() - c0)
     benchmark.extra_info.update(messages=N_MESSAGES, accounts=N_ACCOUNTS, instruments=N_INSTRUMENTS,
-                                messages_per_s=rate, accepted_share=float(dec["accepted"].mean()))
-    print(f"\nNumba kernel: {rate / 1e6:.2f} M messages/s (best of 5, 1M messages)")
+                                messages_per_s=rate, messages_per_cpu_s=cpu_rate,
+                                accepted_share=float(dec["accepted"].mean()))
+    print(f"\nNumba kernel: {rate / 1e6:.2f} M messages/s wall (best of 5, 1M messages), "
+          f"{cpu_rate / 1e6:.2f} M per CPU-second")
 
 
 def test_reference_model_slice(benchmark, workload):

@@ -150,7 +150,7 @@ def _train(args) -> int:
 
     cfg = _config(args, args.data)
     panel, cal = _load(args.data, args.calendar, cfg.seed)
-    with _bar(len(cfg.models), "training") as bar:
+    with _bar(1 + cfg.refit, "training") as bar:
         tr = train_final(panel, cal, cfg, progress_bar=bar)
     _save_bundle(tr, args.model)
     print(f"trained {', '.join(cfg.models)} on {tr.info['n_train']} origins; fusion weights from {tr.info['n_val']} "
@@ -184,7 +184,7 @@ def _evaluate(args) -> int:
     cfg = _config(args, args.data)
     panel, cal = _load(args.data, args.calendar, cfg.seed)
     t0 = time.perf_counter()
-    with _bar(cfg.folds * (1 + sum(m in cfg.models for m in ("svr", "seq2seq"))), "evaluating") as bar:
+    with _bar(cfg.folds * (2 + cfg.refit), "evaluating") as bar:
         ev = evaluate(panel, cal, cfg, progress_bar=bar)
     secs = time.perf_counter() - t0
     text = render(f"{args.data}", ev, secs)

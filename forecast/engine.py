@@ -37,6 +37,7 @@ class Config:
     arima_refit: int = 20
     arima_window: int = 250
     lags: int = 5
+    refit: bool = True  # after fitting fusion weights, retrain SVR/Seq2Seq on train + validation
 
     def check(self) -> "Config":
         """Raise ValueError naming the first bad field."""
@@ -140,29 +141,38 @@ def _origin_dates(ds: Dataset) -> np.ndarray:
     return np.unique(ds.feat.panel["date"].values)
 
 
+def _fit_learners(tr: "Trained", ds: Dataset, rows: np.ndarray, cfg: Config, val_rows: np.ndarray | None,
+                  epochs: int | None = None) -> None:
+    feat = ds.feat
+    Z = log_change(ds, rows)
+    if "svr" in cfg.models:
+        tr.svr = SVRForecaster(max_train=cfg.max_train, seed=cfg.seed).fit(feat.X[rows], feat.future[rows], Z)
+    if "seq2seq" in cfg.models:
+        from .model_seq2seq import Seq2SeqForecaster
+
+        val = None if val_rows is None else (encoder_input(ds, val_rows), feat.future[val_rows], log_change(ds, val_rows))
+        # the most recent origins, like the SVR: recent regimes matter most
+        r = rows[-cfg.max_train * 2:]
+        tr.seq2seq = Seq2SeqForecaster(hidden=cfg.hidden, epochs=epochs or cfg.epochs, seed=cfg.seed, threads=cfg.threads).fit(
+            encoder_input(ds, r), feat.future[r], log_change(ds, r), val=val)
+
+
 def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: Config, bar=None) -> Trained:
-    """Fit SVR and Seq2Seq on train rows, then fusion weights on validation rows (all in time order)."""
+    """Fit SVR and Seq2Seq on train rows, fusion weights on validation rows, then (``cfg.refit``) retrain on both.
+
+    Retraining matters: weights are chosen while the learners are fresh (the
+    validation window follows their training window), so they must be as
+    fresh when used; ARIMA is always refitted on data up to each origin.
+    """
     feat = ds.feat
     tr = Trained(cfg, list(feat.names), list(feat.future_names), list(feat.targets))
     if len(train_rows) < 10:
         raise ValueError(f"training window: only {len(train_rows)} forecast origins (need >= 10); lower min_volume or val/test days")
     if len(val_rows) < 5:
         raise ValueError(f"validation window: only {len(val_rows)} forecast origins (need >= 5)")
-    Z = log_change(ds, train_rows)
-    if "svr" in cfg.models:
-        tr.svr = SVRForecaster(max_train=cfg.max_train, seed=cfg.seed).fit(feat.X[train_rows], feat.future[train_rows], Z)
-        if bar is not None:
-            bar.update(1)
-    if "seq2seq" in cfg.models:
-        from .model_seq2seq import Seq2SeqForecaster
-
-        val = (encoder_input(ds, val_rows), feat.future[val_rows], log_change(ds, val_rows))
-        # the most recent max_train origins, like the SVR: recent regimes matter most
-        tr_rows = train_rows[-cfg.max_train * 2:]
-        tr.seq2seq = Seq2SeqForecaster(hidden=cfg.hidden, epochs=cfg.epochs, seed=cfg.seed, threads=cfg.threads).fit(
-            encoder_input(ds, tr_rows), feat.future[tr_rows], log_change(ds, tr_rows), val=val)
-        if bar is not None:
-            bar.update(1)
+    _fit_learners(tr, ds, train_rows, cfg, val_rows)
+    if bar is not None:
+        bar.update(1)
     vpos = val_rows[ds.positive[val_rows]]
     if len(vpos) < 5:
         raise ValueError(f"validation window: only {len(vpos)} origins with positive targets (need >= 5)")
@@ -178,6 +188,17 @@ def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: C
     bg = train_rows[np.random.default_rng(cfg.seed).permutation(len(train_rows))[:500]]
     tr.info = {"n_train": int(len(train_rows)), "n_val": int(len(vpos)),
                "lime_background": (feat.X[bg].copy(), feat.future[bg].copy())}
+    if cfg.refit and any(m in cfg.models for m in ("svr", "seq2seq")):
+        # same training length in days, moved forward over the validation window; Seq2Seq for its best epoch count
+        dates = _origin_dates(ds)
+        idx = np.searchsorted(dates, feat.panel["date"].values)
+        both = np.union1d(train_rows, val_rows)
+        both = both[idx[both] > idx[val_rows].max() - cfg.train_days]
+        epochs = tr.seq2seq.best_epochs if tr.seq2seq is not None else None
+        _fit_learners(tr, ds, both, cfg, None, epochs=epochs)
+        tr.info["n_refit"] = int(len(both))
+        if bar is not None:
+            bar.update(1)
     return tr
 
 

@@ -70,7 +70,8 @@ class Seq2SeqForecaster:
         opt = torch.optim.Adam(self.net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
         rng = np.random.default_rng(self.seed)
         best, best_state = np.inf, None
-        for _ in range(self.epochs):
+        self.best_epochs = self.epochs
+        for epoch in range(self.epochs):
             self.net.train()
             perm = rng.permutation(len(P))
             for s in range(0, len(P), self.batch):
@@ -84,6 +85,7 @@ class Seq2SeqForecaster:
                 err = float(np.mean((self.predict_change(vp, vf) - vz) ** 2))
                 if err < best:
                     best, best_state = err, {k: v.clone() for k, v in self.net.state_dict().items()}
+                    self.best_epochs = epoch + 1
             if on_epoch is not None:
                 on_epoch()
         if best_state is not None:

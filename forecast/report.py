@@ -20,10 +20,14 @@ SOURCE_FIGURES = {
 def summary_table(ev: Evaluation) -> pd.DataFrame:
     """Per target and model: cases, mean Acc, the source's 95% interval (mean +/- 1.96 sd), MAPE."""
     rows = []
-    for (t, m), g in ev.cases.groupby(["target", "model"], sort=False):
-        mean, lo, hi = acc_interval(g["acc"].values)
-        rows.append({"target": t, "model": m, "cases": len(g), "acc": mean, "acc_lo": lo, "acc_hi": hi,
-                     "mape": float(g["mape"].mean())})
+    order = [m for m in SINGLE if m in ev.models] + ["fused", "persistence"]
+    for t in ev.targets:
+        for m in order:
+            g = ev.cases[(ev.cases["target"] == t) & (ev.cases["model"] == m)]
+            mean, lo, hi = acc_interval(g["acc"].values)
+            # Acc lies in [0, 1]; the source's mean +/- 1.96 sd can overshoot, so the interval is clipped
+            rows.append({"target": t, "model": m, "cases": len(g), "acc": mean, "acc_lo": max(lo, 0.0),
+                         "acc_hi": min(hi, 1.0), "mape": float(g["mape"].mean())})
     return pd.DataFrame(rows)
 
 

@@ -152,6 +152,7 @@ def check_ports(verilog_text: str, expected: Mapping[str, tuple[str, int]], top:
 
 def expected_from_component(component) -> dict[str, tuple[str, int]]:
     """Expected Verilog ports of an Amaranth top from its wiring signature (clk/rst added)."""
+    from amaranth.hdl import Shape
     from amaranth.lib import wiring
 
     from hdl.common.csr import CLOCK_PORT, RESET_PORT
@@ -161,6 +162,6 @@ def expected_from_component(component) -> dict[str, tuple[str, int]]:
     ports: dict[str, tuple[str, int]] = {CLOCK_PORT: ("input", 1), RESET_PORT: ("input", 1)}
     for path, member, _value in component.signature.flatten(component):
         direction = "input" if member.flow == wiring.In else "output"
-        ports["__".join(str(p) for p in path)] = (direction, member.shape.width if hasattr(member.shape, "width") else
-                                                  len(_value))
+        # Shape.cast also sizes data.Layout payloads (structs), which have no .width.
+        ports["__".join(str(p) for p in path)] = (direction, Shape.cast(member.shape).width)
     return ports

@@ -136,7 +136,10 @@ class RiskGate:
     # --------------------------------------------------------------- process
     def process(self, messages: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """Decisions, one row per message in order: ``accepted`` (bool) and ``reason`` (code name)."""
-        return decisions_frame(self.process_array(messages_from_frame(messages)))
+        out = decisions_frame(self.process_array(messages_from_frame(messages)))
+        if isinstance(messages, pd.DataFrame):
+            out.index = messages.index  # decisions line up with the caller's rows
+        return out
 
     def process_array(self, msgs: np.ndarray) -> np.ndarray:
         """Decide a MESSAGE_DTYPE array; returns a DECISION_DTYPE array (the batch fast path)."""
@@ -147,16 +150,28 @@ class RiskGate:
     def check(self, type: str | int, *, order_id: int = 0, account: int = 0, code: int = 0, side: int = 0,
               price: int = 0, qty: int = 0, ts_us: int = 0) -> tuple[bool, str]:
         """Decide one message (the single-message path); returns ``(accepted, reason name)``."""
+        gate = self._gate()
         if self._single is None:
-            from host.riskgate_codec import SingleMessage
+            if self.backend == "cpu":
+                from host.riskgate_codec import FastPath
 
-            self._single = SingleMessage()
+                self._single = FastPath(gate)  # C call into the kernel, no Numba dispatch
+            else:
+                from host.riskgate_codec import SingleMessage
+
+                self._single = SingleMessage()
         t = S.MSG_TYPE_NAMES.get(type, 0) if isinstance(type, str) else int(type)
+        if self.backend == "cpu":
+            try:
+                r = self._single.check(t, side, code, account, order_id, price, qty, ts_us)
+            except OverflowError:  # a field beyond its wire width: MALFORMED, nothing changes
+                r = self._single.check(0, 0, 0, 0, 0, 0, 0, 0)
+            return r == S.OK, S.REASON_NAMES[r]
         try:
             self._single.set(t, side, code, account, order_id, price, qty, ts_us)
         except OverflowError:
-            self._single.set(0, 0, 0, 0, 0, 0, 0, 0)  # a field beyond its wire width: MALFORMED
-        d = self._gate().process(self._single.array)
+            self._single.set(0, 0, 0, 0, 0, 0, 0, 0)
+        d = gate.process(self._single.array)
         return bool(d["accepted"][0]), S.REASON_NAMES[d["reason"][0]]
 
     # -------------------------------------------------------------- snapshot

@@ -8,7 +8,7 @@ backend decides MALFORMED without changing anything.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 
 from kernels import riskgate_spec as S
 
@@ -132,3 +132,72 @@ cdef class SingleMessage:
         self.rec.price = price
         self.rec.qty = qty
         self.rec.ts_us = ts_us
+
+
+ctypedef void (*process_one_t)(uint8_t*, uint8_t*, int32_t*, int64_t, int64_t*, int64_t, uint64_t*, int64_t*,
+                               int64_t, uint64_t*, int64_t*, int64_t, uint64_t*, int64_t*, int64_t, int64_t,
+                               int64_t*) noexcept nogil
+
+
+cdef inline void* _ptr(object a):
+    return <void*><size_t>a.ctypes.data
+
+
+cdef class FastPath:
+    """Decides one message at a time by calling the kernel's C entry (kernels/riskgate_single.py) directly.
+
+    Holds references to the CPU gate's table arrays, so it must be rebuilt when
+    the gate reloads its tables.
+    """
+
+    cdef SingleMessage msg
+    cdef object decision, keep
+    cdef process_one_t fn
+    cdef uint8_t* out
+    cdef int32_t* i_index
+    cdef int64_t* i_data
+    cdef uint64_t* a_kt
+    cdef int64_t* a_data
+    cdef uint64_t* p_kc
+    cdef int64_t* p_data
+    cdef uint64_t* o_kt
+    cdef int64_t* o_data
+    cdef int64_t* day
+    cdef int64_t n_codes, n_ins, na, npos, no, ways
+
+    def __init__(self, gate):
+        from kernels.riskgate_single import ADDRESS
+
+        for name in ("i_index", "i_data", "a_kt", "a_data", "p_kc", "p_data", "o_kt", "o_data", "day"):
+            if not getattr(gate, name).flags.c_contiguous:
+                raise ValueError(f"fast path: table array {name} must be C-contiguous")
+        self.fn = <process_one_t><size_t>ADDRESS
+        self.msg = SingleMessage()
+        self.decision = np.zeros(1, dtype=S.DECISION_DTYPE)
+        self.keep = gate  # the arrays live as long as this object
+        self.out = <uint8_t*>_ptr(self.decision)
+        self.i_index = <int32_t*>_ptr(gate.i_index)
+        self.i_data = <int64_t*>_ptr(gate.i_data)
+        self.a_kt = <uint64_t*>_ptr(gate.a_kt)
+        self.a_data = <int64_t*>_ptr(gate.a_data)
+        self.p_kc = <uint64_t*>_ptr(gate.p_kc)
+        self.p_data = <int64_t*>_ptr(gate.p_data)
+        self.o_kt = <uint64_t*>_ptr(gate.o_kt)
+        self.o_data = <int64_t*>_ptr(gate.o_data)
+        self.day = <int64_t*>_ptr(gate.day)
+        self.n_codes = gate.i_index.shape[0]
+        self.n_ins = gate.i_data.shape[0]
+        self.na = gate.a_kt.shape[0]
+        self.npos = gate.p_kc.shape[0]
+        self.no = gate.o_kt.shape[0]
+        self.ways = gate.ways
+
+    cpdef int check(self, int type, int side, uint64_t code, uint64_t account, uint64_t order_id,
+                    int64_t price, int64_t qty, uint64_t ts_us):
+        """Decide one message; returns its reason code (0 = accepted)."""
+        self.msg.set(type, side, code, account, order_id, price, qty, ts_us)
+        with nogil:
+            self.fn(<uint8_t*>self.msg.rec, self.out, self.i_index, self.n_codes, self.i_data, self.n_ins,
+                    self.a_kt, self.a_data, self.na, self.p_kc, self.p_data, self.npos, self.o_kt, self.o_data,
+                    self.no, self.ways, self.day)
+        return self.out[1]

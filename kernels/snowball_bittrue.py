@@ -74,6 +74,24 @@ def exp2_fixed(y):
 
 
 @njit(cache=True)
+def normal_fixed_array(words):
+    """normal_fixed over an array of words (int64 results)."""
+    out = np.empty(words.shape[0], np.int64)
+    for i in range(words.shape[0]):
+        out[i] = normal_fixed(words[i])
+    return out
+
+
+@njit(cache=True)
+def exp2_fixed_array(ys):
+    """exp2_fixed over an array of log2 values (int64 results)."""
+    out = np.empty(ys.shape[0], np.int64)
+    for i in range(ys.shape[0]):
+        out[i] = exp2_fixed(ys[i])
+    return out
+
+
+@njit(cache=True)
 def increment_fixed(w, s, dmant, dshift, drift):
     """Log2-price increment of path s (0: +z, 1: -z) of a pair for the word w (X_FRAC units)."""
     dz = (dmant * normal_fixed(w)) >> dshift

@@ -39,9 +39,6 @@ CHUNKS_PER_CALL = 128
 # Columns of the per-chunk partial sums.
 F_SUM, F_SQ, F_NKO, F_NKI, F_LIFE, F_KOACC, F_MATACC, F_LOSS, F_STEPS = range(9)
 N_FIXED = 9
-#: Row padding (doubles) of the per-path state arrays: rows 4 KiB apart alias in the
-#: store-to-load forwarding logic and cost several times the arithmetic.
-PAD = 8
 INV_2_32 = 1.0 / 4294967296.0
 
 
@@ -147,6 +144,41 @@ def threefry2x32_inline(c0, c1, k0, k1):
     return x0, x1
 
 
+@njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="never")
+def _ki_update(m, ap, am, kp, km, W, W1, fo, cn, ds, ki_log):
+    """ki |= alive & (x < KI barrier) for both paths of m pairs, in 0/1 arithmetic (branch-free)."""
+    if fo == 0.0:
+        for i in range(m):
+            we = ds * W[i]
+            hp = ap[i] if cn + we < ki_log else 0.0
+            hm = am[i] if cn - we < ki_log else 0.0
+            kp[i] = kp[i] + hp - kp[i] * hp
+            km[i] = km[i] + hm - km[i] * hm
+    else:
+        for i in range(m):
+            we = ds * (W[i] - W1[i])
+            hp = ap[i] if cn + we < ki_log else 0.0
+            hm = am[i] if cn - we < ki_log else 0.0
+            kp[i] = kp[i] + hp - kp[i] * hp
+            km[i] = km[i] + hm - km[i] * hm
+
+
+@njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="never")
+def _ko_update(m, ap, am, vp, vm, kp_step, km_step, base, W, W1, fo, cn, ds, kol, pay, fn):
+    """KO at an observation: pay the coupon to live paths at/above the barrier and end them."""
+    for i in range(m):
+        we = ds * (W[i] - fo * W1[i])
+        hp = ap[i] if cn + we >= kol else 0.0
+        hm = am[i] if cn - we >= kol else 0.0
+        vp[i] += hp * pay
+        vm[i] += hm * pay
+        ap[i] -= hp
+        am[i] -= hm
+        if base:
+            kp_step[i] += hp * fn
+            km_step[i] += hm * fn
+
+
 # error_model="numpy": no ZeroDivisionError branches, which would block vectorisation.
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay, ko_accdisc,
@@ -164,10 +196,10 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
     t_e = np.empty(B, np.int64)
     wb = np.empty(B, np.uint32)
     ub = np.empty(B)
-    alive = np.ones((S, 2, B + PAD))
+    alive = np.ones((S, 2, B))
     ki0 = 1.0 if knocked_in else 0.0
-    ki = np.full((S, 2, B + 2 * PAD), ki0)
-    val = np.zeros((S, 2, B + 3 * PAD))
+    ki = np.full((S, 2, B), ki0)
+    val = np.zeros((S, 2, B))
     kostep = np.zeros((2, B))  # KO step of the base scenario's paths (0: none), as float for vectorisation
     loss = np.zeros((2, B))
     for i in range(B):
@@ -218,41 +250,13 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
             cn = x0[s] + drift[s] * (n - o)
             ds = diff[s]
             fo = np.float64(o)
-            # Row views: the inner loops see 1-D contiguous arrays and vectorise.
-            ap, am = alive[s, 0], alive[s, 1]
+            # Per-scenario updates live in separate (non-inlined) functions: inlined
+            # into this loop nest, LLVM vectorises only the first scenario's pass.
             if do_ki:
-                kp, km = ki[s, 0], ki[s, 1]
-                # ki |= alive & (x < barrier), in 0/1 arithmetic (branch-free)
-                if o == 0:
-                    for i in range(m):
-                        we = ds * W[i]
-                        hp = ap[i] if cn + we < ki_log else 0.0
-                        hm = am[i] if cn - we < ki_log else 0.0
-                        kp[i] = kp[i] + hp - kp[i] * hp
-                        km[i] = km[i] + hm - km[i] * hm
-                else:
-                    for i in range(m):
-                        we = ds * (W[i] - W1[i])
-                        hp = ap[i] if cn + we < ki_log else 0.0
-                        hm = am[i] if cn - we < ki_log else 0.0
-                        kp[i] = kp[i] + hp - kp[i] * hp
-                        km[i] = km[i] + hm - km[i] * hm
+                _ki_update(m, alive[s, 0], alive[s, 1], ki[s, 0], ki[s, 1], W, W1, fo, cn, ds, ki_log)
             if obs[s, n]:
-                kol = ko_log[s, n]
-                pay = ko_pay[s, n]
-                vp, vm = val[s, 0], val[s, 1]
-                fn = np.float64(n)
-                for i in range(m):
-                    we = ds * (W[i] - fo * W1[i])
-                    hp = ap[i] if cn + we >= kol else 0.0
-                    hm = am[i] if cn - we >= kol else 0.0
-                    vp[i] += hp * pay
-                    vm[i] += hm * pay
-                    ap[i] -= hp
-                    am[i] -= hm
-                    if s == 0:
-                        kostep[0, i] += hp * fn
-                        kostep[1, i] += hm * fn
+                _ko_update(m, alive[s, 0], alive[s, 1], val[s, 0], val[s, 1], kostep[0], kostep[1], s == 0,
+                           W, W1, fo, cn, ds, ko_log[s, n], ko_pay[s, n], np.float64(n))
             if n == N:
                 for i in range(m):
                     we = ds * (W[i] - fo * W1[i])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from risk.jobs import JOBS
-from risk.store import check_tables, connect, done_portfolios, resolve_date, resolve_portfolios, write_failure, write_results
+from risk.store import check_tables, connect, resolve_date, resolve_portfolios, run_states, write_failure, write_results
 
 # Portfolios per task: big enough to amortise task overhead, small enough to spread over workers.
 CHUNK_SIZE = {"var": 500, "stress": 100, "brinson": 5, "campisi": 13, "book": 1}
@@ -86,7 +86,8 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         check_tables(con, ("portfolios",) + tuple(mod.TABLES))
         d = resolve_date(con, date)
         pids = resolve_portfolios(con, portfolios, mod.KINDS)
-        done = set() if force else done_portfolios(con, job, d, p)
+        states = run_states(con, job, d, p)
+        done = set() if force else {x for x, (st, same) in states.items() if st == "done" and same}
         summary = JobSummary(job, d, skipped=[x for x in pids if x in done], scheduler=scheduler or "local")
         todo = [x for x in pids if x not in done]
         if not todo:
@@ -104,7 +105,9 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
 
         def finish(i: int, result, attempts: int) -> None:
             rows, secs = result
-            write_results(con, job, d, p, rows, chunks[i], secs, attempts)
+            # Rows exist only for portfolios with a recorded run; others need no delete first.
+            write_results(con, job, d, p, rows, chunks[i], secs, attempts,
+                          replace=any(x in states for x in chunks[i]))
             summary.computed.extend(chunks[i])
             summary.rows += len(rows)
             bar.update(len(chunks[i]))

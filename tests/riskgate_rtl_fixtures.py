@@ -174,8 +174,15 @@ def compare_tables(cpu, rtl_raw: dict) -> list[str]:
             out.append(f"{name}: {len(bad)} differ, first slots {bad[:4].tolist()}: cpu {a[bad[:2]].tolist()} "
                        f"rtl {b[bad[:2]].tolist()}")
 
+    # Day numbers differ by design (the kernel counts from 0 and tags loaded orders with a far
+    # marker; the RTL counts from 1 after CLEAR and tags them 0): compare EODs since load and,
+    # per order entry, whether it is of today and how many days old it is.
     dmask = (1 << T.DAY_BITS) - 1
-    diff("day", c["day"] & dmask, r["day"])
+    from kernels.riskgate_cpu import CpuGate, LOADED_ORDER_DAY
+
+    cpu_day0 = int(CpuGate(1, 1, 1, 1).day[0])
+    diff("eods", c["day"] - cpu_day0, r["day"] - 1)
+    cday, rday = int(c["day"][0]), int(r["day"][0])
     diff("accounts.used", c["a_used"], r["a_used"])
     ua = c["a_used"].astype(bool)
     diff("accounts.key", c["a_key"][ua], r["a_key"][ua])
@@ -188,7 +195,10 @@ def compare_tables(cpu, rtl_raw: dict) -> list[str]:
     diff("orders.state", c["o_state"], r["o_state"])
     uo = c["o_state"] != 0
     diff("orders.key", c["o_key"][uo], r["o_key"][uo])
-    diff("orders.day", c["o_day"][uo] & dmask, r["o_day"][uo])
+    loaded = c["o_day"] == LOADED_ORDER_DAY
+    diff("orders.today", (c["o_day"] == cday)[uo], (r["o_day"] == rday)[uo])
+    diff("orders.age", (cday - c["o_day"])[uo & ~loaded], (rday - r["o_day"])[uo & ~loaded] & dmask)
+    diff("orders.loaded", loaded[uo], (r["o_day"] == 0)[uo])
     op = c["o_state"] == T.ORDER_OPEN
     diff("orders.data", c["o_data"][op], r["o_data"][op])
     diff("orders.account", c["o_account"][op], r["o_account"][op])

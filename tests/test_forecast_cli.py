@@ -69,3 +69,27 @@ def test_malformed_file_reports_line(tmp_path, capsys):
     model.write_bytes(b"not a pickle")
     assert main(["forecast", "predict", str(f), "--model", str(model)]) == 2
     assert "not a forecast model bundle" in capsys.readouterr().err
+
+
+def test_works_without_torch(tmp_path):
+    """With PyTorch unavailable, the package imports, ARIMA+SVR run, and asking for Seq2Seq is a one-line error."""
+    import subprocess
+    import sys
+
+    code = f"""
+import sys
+sys.modules['torch'] = None  # makes 'import torch' raise ImportError
+import forecast
+from foreland.cli import main
+rc = main(['forecast', 'generate', '--out', r'{tmp_path / "m.parquet"}', '--products', '1', '--days', '200'])
+assert rc == 0
+rc = main(['forecast', 'train', r'{tmp_path / "m.parquet"}', '--model', r'{tmp_path / "m.pkl"}',
+           '--models', 'arima,svr', '--val-days', '15', '--train-days', '100'])
+assert rc == 0, rc
+rc = main(['forecast', 'train', r'{tmp_path / "m.parquet"}', '--model', r'{tmp_path / "m2.pkl"}', '--val-days', '15'])
+assert rc == 2, rc
+assert 'torch' not in sys.modules or sys.modules['torch'] is None
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "needs PyTorch" in res.stderr

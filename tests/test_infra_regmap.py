@@ -109,8 +109,18 @@ def test_pack_rows_fast_path_equals_python_path():
         slow = np.array([split_words(int(v), width) for v in vals], dtype=np.uint32)
         assert fast.shape == (50, -(-width // 32)) and (fast == slow).all()
         assert unpack_rows(fast) == [int(v) for v in vals]
-    big = [random.Random(1).getrandbits(70) for _ in range(5)]
-    assert unpack_rows(pack_rows(big, 70)) == big
+    rnd = random.Random(1)
+    for width in (70, 96, 384):
+        big = [rnd.getrandbits(width) for _ in range(20)]
+        packed = pack_rows(big, width)
+        assert packed.tolist() == [split_words(v, width) for v in big]
+        assert unpack_rows(packed) == big
+    with pytest.raises(ValueError, match="fit in 70 bits"):
+        pack_rows([1 << 70], 70)
+    with pytest.raises(ValueError, match="at most 96 bits"):
+        pack_rows([1 << 96], 96)
+    with pytest.raises(ValueError, match="at most 96 bits"):
+        pack_rows([-1], 96)
     with pytest.raises(ValueError, match="fit in 7 bits"):
         pack_rows(np.array([128], dtype=np.uint64), 7)
     with pytest.raises(ValueError, match="unsigned"):

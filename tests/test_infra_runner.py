@@ -2,7 +2,7 @@
 import pytest
 
 from hdl.common.example import build
-from infra_fixtures import example_verilog, needs_verilator
+from infra_fixtures import example_verilog, full_rtl, needs_verilator
 
 pytestmark = [needs_verilator, pytest.mark.rtl]
 
@@ -53,3 +53,17 @@ def test_waves_env(monkeypatch):
     assert waves_requested() and not waves_requested(False)
     monkeypatch.setenv("FORELAND_WAVES", "0")
     assert not waves_requested()
+
+
+@full_rtl
+def test_waves_from_env_produce_a_vcd(tmp_path, monkeypatch):
+    from sim.runner import run_cocotb
+
+    monkeypatch.setenv("FORELAND_WAVES", "1")
+    out = tmp_path / "ex.vcd"
+    res = run_cocotb(example_verilog(), "sim.common.example_bench", testcase="csr_registers", waves_path=out)
+    res.raise_for_failure()
+    assert res.waves == out
+    text = out.read_text()
+    assert "$enddefinitions" in text and "csr__w_data" in text
+    assert "10100101101001010000111100001111" in text  # 0xA5A50F0F written to SCRATCH by the bench

@@ -9,7 +9,7 @@ import pytest
 from hdl.common.example import (CTRL_CLEAR, CTRL_START, MSG_WIDTH, REGMAP, STATUS_BUSY, STATUS_DONE, build,
                                 model_stream)
 from hdl.common.regmap import fourcc, pack_rows
-from infra_fixtures import needs_verilator
+from infra_fixtures import full_rtl, needs_verilator
 
 pytestmark = [needs_verilator, pytest.mark.rtl]
 A = REGMAP.addr
@@ -158,6 +158,7 @@ def test_second_process_reuses_the_cached_model(dev):
     assert int(out.stdout.split()[-1]) == fourcc("EXMP")
 
 
+@full_rtl
 def test_vcd_trace(tmp_path):
     from host.verilated import VerilatedDevice
 
@@ -168,5 +169,12 @@ def test_vcd_trace(tmp_path):
     text = path.read_text()
     assert "csr__w_data" in text and "$enddefinitions" in text
     assert "1010101111001101" in text  # 0xABCD on csr__w_data / reg_SCRATCH
+
+def test_trace_argument_errors(tmp_path, monkeypatch):
+    import host.verilated as hv
+
     with pytest.raises(ValueError, match="must end in .fst or .vcd"):
-        VerilatedDevice(build(), trace=tmp_path / "t.txt")
+        hv.VerilatedDevice(build(), trace=tmp_path / "t.txt")
+    monkeypatch.setattr(hv, "fst_supported", lambda: False)
+    with pytest.raises(ValueError, match="FST needs the lz4 and zlib C headers"):
+        hv.VerilatedDevice(build(), trace=tmp_path / "t.fst")

@@ -332,3 +332,9 @@ def test_bad_data_and_requests(tmp_path):
         run_job(db, "var", scheduler="sync", portfolios=["EQ-00001"], params=VAR)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         run_job(str(tmp_path / "none.duckdb"), "var", scheduler="sync")
+    con = duckdb.connect(db)
+    last = con.execute("SELECT max(date) FROM benchmark_weights").fetchall()[0][0]
+    con.execute("UPDATE benchmark_weights SET weight = weight * 1.1 WHERE date = ?", [last])
+    con.close()
+    with pytest.raises(ValueError, match="benchmark_weights: weights of 'SSE50' .* must sum to 1"):
+        run_job(db, "brinson", scheduler="sync", portfolios=["EQ-00002"], params={"periods": 10})

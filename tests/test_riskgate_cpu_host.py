@@ -222,3 +222,22 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["riskgate", "generate", str(tmp_path / "x"), "--messages", "0"]) == 2
     assert "--messages" in capsys.readouterr().err
+
+
+def test_auto_backend_honours_environment(monkeypatch):
+    monkeypatch.setenv("FORELAND_BACKEND", "rtl")
+    try:
+        import host.riskgate_rtl  # noqa: F401
+    except ImportError:
+        assert resolve_backend("auto") == "cpu"  # requested but unavailable: the CPU fallback
+    else:
+        assert resolve_backend("auto") == "rtl"
+    monkeypatch.setenv("FORELAND_BACKEND", "cpu")
+    assert resolve_backend("auto") == "cpu"
+
+
+def test_process_keeps_the_callers_index():
+    g = RiskGate("cpu").load(INSTRUMENTS, ACCOUNTS, POSITIONS)
+    df = pd.DataFrame({"type": ["CANCEL", "EOD"], "ts_us": [1, 2], "order_id": [9, 0]}, index=[17, 4])
+    d = g.process(df)
+    assert list(d.index) == [17, 4] and list(d["reason"]) == ["UNKNOWN_ORDER", "OK"]

@@ -52,3 +52,20 @@ def test_kernel_equals_bounded_model_with_table_full(seed):
     assert len(bad) == 0, f"first difference at message {bad[0]}: {msgs[bad[0]]} cpu {got[bad[0]]} model {want[bad[0]]}"
     assert_same_snapshot(gate.snapshot(), model.snapshot())
     assert (want["reason"] == 16).sum() > 10  # TABLE_FULL really happened
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from riskgate_fixtures import cpu_gate, message_strategy, model_gate, stream_from, to_array  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(message_strategy(), min_size=1, max_size=60).map(stream_from))
+def test_kernel_equals_model_on_hypothesis_streams(msgs):
+    arr = to_array(msgs)
+    model, gate = model_gate(), cpu_gate()
+    want = model.process(arr)
+    got = gate.process_array(arr)
+    assert (got["reason"] == want["reason"]).all(), (got["reason"].tolist(), want["reason"].tolist())
+    assert_same_snapshot(gate.snapshot(), model.snapshot())

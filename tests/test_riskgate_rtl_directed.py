@@ -15,7 +15,7 @@ from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
 from kernels.riskgate_model import ReferenceGate
 from sim.toolchain import have_verilator
-from tests.riskgate_rtl_fixtures import GEOM, compare_tables, cpu_gate, rtl_gate, validated
+from riskgate_rtl_fixtures import GEOM, compare_tables, cpu_gate, rtl_gate, validated
 
 pytestmark = [pytest.mark.rtl, pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")]
 

@@ -15,7 +15,7 @@ import pytest
 
 from kernels import riskgate_spec as S
 from sim.toolchain import have_verilator
-from tests.riskgate_rtl_fixtures import (CODES, accounts_frame, compare_tables, cpu_gate, instruments_frame,
+from riskgate_rtl_fixtures import (CODES, accounts_frame, compare_tables, cpu_gate, instruments_frame,
                                          random_stream, rtl_gate, validated)
 
 pytestmark = [pytest.mark.rtl, pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")]

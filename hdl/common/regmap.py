@@ -238,8 +238,16 @@ def pack_rows(values: Any, width: int) -> np.ndarray:
         if wpr > 1:
             out[:, 1] = (u >> np.uint64(32)).astype(np.uint32)
         return out
-    rows = [split_words(int(v), width) for v in list(values)]
-    return np.array(rows, dtype=np.uint32).reshape(len(rows), wpr)
+    rows = list(values)
+    # Python ints of any width: little-endian bytes viewed as uint32 words (one C-level pass).
+    try:
+        buf = b"".join(int(v).to_bytes(4 * wpr, "little") for v in rows)
+    except OverflowError:
+        raise ValueError(f"row values must be unsigned integers of at most {width} bits") from None
+    out = np.frombuffer(buf, dtype="<u4").astype(np.uint32).reshape(len(rows), wpr)
+    if width % 32 and rows and (out[:, -1] >> np.uint32(width % 32)).any():
+        raise ValueError(f"row values must fit in {width} bits")
+    return out
 
 
 def unpack_rows(words: np.ndarray) -> list[int]:

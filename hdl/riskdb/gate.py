@@ -155,7 +155,7 @@ class GateCore(wiring.Component):
         # last stage that reads each field (fields are carried only that far)
         last = {n: 8 for n, _ in fields}
         last.update(afold=1, ofold=1, cmul=1, ts=4, win_m=4, win_l=6, pp0=5, pp1=5, pp2=5, pp3=5, prod=6,
-                    v=7, i_ref=6, i_up=6, i_down=6, i_cage=6, i_fee=6, i_lotm=7, i_lotl=7, lotprod=7,
+                    v=7, i_ref=7, i_up=6, i_down=6, i_cage=7, i_fee=6, i_lotm=7, i_lotl=7, lotprod=7,
                     px1e4=7, cage_hi=7, cage_lo=7, feeprod=7, a_maxq=7, a_maxv=7, accepted=9, reason=9)
         born = {n: 0 for n, _ in fields}
         born.update(afold=1, ofold=1, cmul=1, abkt=2, obkt=2, pbkt=2, ibkt=2, pp0=5, pp1=5, pp2=5, pp3=5, v=5,
@@ -352,7 +352,7 @@ class GateCore(wiring.Component):
         o_dayeq = [_w(m, LO.f(orow2, w, "day") == day, f"ex_odayeq{w}") for w in range(W)]
         o_key = [_w(m, LO.f(orow2, w, "order_id") == x["oid"], f"ex_okey{w}") for w in range(W)]
         live = [_w(m, o_open_w[w] | (o_used_w[w] & o_dayeq[w]), f"ex_live{w}") for w in range(W)]
-        dup, _ = _lowest(m, [live[w] & o_key[w] for w in range(W)], "ex_dup")
+        dup, dup_way = _lowest(m, [live[w] & o_key[w] for w in range(W)], "ex_dup")
         o_free_any, o_free = _lowest(m, [~live[w] for w in range(W)], "ex_ofree")
         o_hit, o_way = _lowest(m, [o_open_w[w] & o_key[w] for w in range(W)], "ex_ohit")
         # positions of the message (NEW) or of the found order (CANCEL/FILL)
@@ -441,7 +441,7 @@ class GateCore(wiring.Component):
         spent = Signal(64)
         m.d.comb += [
             new_ok.eq(is_new & accepted),
-            new_used.eq(is_new & x["nm"] & ~accepted & (reason != S.DUPLICATE_ORDER_ID) & ~dup & o_free_any),
+            new_used.eq(is_new & x["nm"] & ~accepted & ~dup & o_free_any),
             cancel_ok.eq(is_cf & accepted & (typ == S.MSG_CANCEL)),
             fill_ok.eq(is_cf & accepted & (typ == S.MSG_FILL)),
             closes.eq(o_open == qty),
@@ -481,6 +481,9 @@ class GateCore(wiring.Component):
                      ("frozen_cash", Mux(is_buy, x["frozen"], 0)), ("aslot", aslot), ("pbkt", x["pbkt"]),
                      ("ibkt", x["ibkt"])):
             uo.set(new_ok, o_free, f, v)
+        # a rejected well-formed NEW marks its id used today: a live entry of that id (even an
+        # order open since an earlier day) takes today's day, else a free way records it
+        uo.set(is_new & x["nm"] & ~accepted & dup, dup_way, "day", day)
         uo.set(new_used, o_free, "state", T.ORDER_USED)
         uo.set(new_used, o_free, "day", day)
         uo.set(new_used, o_free, "order_id", x["oid"])

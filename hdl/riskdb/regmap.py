@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from hdl.common.regmap import Register, RegisterMap, Table, TableWindow, header_registers, wide_registers
 from kernels import riskgate_tables as T
 
-__all__ = ["Geometry", "make_regmap", "TABLE_IDS", "MSG_BITS", "DEC_BITS",
+__all__ = ["Geometry", "make_regmap", "REGMAP", "TABLE_IDS", "MSG_BITS", "DEC_BITS",
            "MODE_RUN", "CTRL_CLEAR", "STATUS_BUSY", "STATUS_ERR"]
 
 MSG_BITS = 32 * 12  # the wire record of kernels/riskgate_spec.py, one message per stream beat
@@ -77,3 +77,6 @@ def make_regmap(g: Geometry) -> RegisterMap:
 def _geom_word(g: Geometry) -> int:
     lg = lambda n: n.bit_length() - 1  # noqa: E731
     return (g.ways | lg(g.accounts) << 5 | lg(g.positions) << 10 | lg(g.orders) << 15 | lg(g.instruments) << 20)
+
+
+REGMAP = make_regmap(Geometry())  # the map of the default build (registry, docs); other geometries: make_regmap(g)

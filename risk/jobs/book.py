@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from risk.jobs.common import daily_matrix, grid_results, register_ids, results_frame
+from risk.jobs.common import concat_results, daily_matrix, grid_results, register_ids, results_frame
 from risk.schema import GOV_CURVE
 from risk.store import trading_days_between
 
@@ -130,7 +130,7 @@ def compute(shared, payload, params) -> pd.DataFrame:
         totals.append((pid, agg))
     for pid, agg in totals:
         frames.append(grid_results([pid], list(agg), np.array([list(agg.values())])))
-    return pd.concat(frames, ignore_index=True)
+    return concat_results(frames)
 
 
 def validate(params) -> None:

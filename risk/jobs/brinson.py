@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from risk.brinson import brinson_arrays
-from risk.jobs.common import (benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
+from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
                                holdings_snapshots, key_positions, register_ids, results_frame)
 from risk.linking import link_coefficients
 from risk.store import trading_days, trading_days_between
@@ -108,7 +108,7 @@ def compute(shared, payload, params) -> pd.DataFrame:
                                np.tile(names, p * s), full.ravel())
     tot = np.column_stack([eff.sum(1), cp, cb, cp - cb])
     port = grid_results(pids, names[:3] + ["portfolio_return", "benchmark_return", "active_return"], tot)
-    return pd.concat([port, per_sector], ignore_index=True)
+    return concat_results([port, per_sector])
 
 
 def validate(params) -> None:

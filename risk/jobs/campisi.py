@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 
 from risk.campisi import campisi_arrays
-from risk.jobs.common import (benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
+from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
                                holdings_snapshots, key_positions, register_ids, results_frame)
 from risk.linking import link_coefficients
 from risk.schema import GOV_CURVE
@@ -121,7 +121,7 @@ def compute(shared, payload, params) -> pd.DataFrame:
     sel = per_bond[p_idx, n_idx]
     frames.append(results_frame(np.repeat(np.asarray(pids, dtype=object)[p_idx], 5), np.repeat(ids[n_idx], 5),
                                 np.tile(EFFECTS, len(p_idx)), sel.ravel()))
-    return pd.concat(frames, ignore_index=True)
+    return concat_results(frames)
 
 def validate(params) -> None:
     """Check parameters before any work starts (errors name the CLI option)."""

