@@ -143,13 +143,16 @@ def _cmd_sim(args: argparse.Namespace) -> int:
     benches = args.bench or design_benches(args.design)
     if not benches:
         raise ValueError(f"design {args.design!r} has no cocotb benches (none registered, none found in sim/{args.design}/)")
+    options = _options(args)
     verilog = emit_verilog(_build(args))
     waves = waves_requested(True if args.waves else None)
+    # Benches learn what they are testing from the environment (e.g. table sizes).
+    env = {"FORELAND_DESIGN": args.design, "FORELAND_DESIGN_OPTIONS": json.dumps(options, sort_keys=True)}
     failed = 0
     for bench in benches:
         wave_path = Path(args.waves_dir) / f"{args.design}-{bench.rsplit('.', 1)[-1]}.vcd" if waves else None
         res = run_cocotb(verilog, bench, testcase=args.testcase, waves=waves, seed=args.seed,
-                         timeout_s=args.timeout, waves_path=wave_path)
+                         timeout_s=args.timeout, waves_path=wave_path, extra_env=env)
         status = "PASS" if res.passed else "FAIL"
         print(f"{status} {bench}: {res.tests - res.failed if res.tests else 0}/{res.tests} tests passed"
               + (f", waves: {res.waves}" if res.waves else ""))

@@ -44,7 +44,7 @@ class DesignSpec:
     options: tuple[Option, ...] = ()
     doc: str = ""
     regmap: str | None = None  # "package.module:NAME" of its RegisterMap
-    benches: tuple[str, ...] = ()  # cocotb bench modules; default: discovered in sim/<name>/
+    benches: tuple[str, ...] = ()  # cocotb bench modules; default: sim/<name>/bench_*.py and *_bench.py
     extra_options: bool = False  # accept --set key=value for options not listed
 
     def option(self, name: str) -> Option | None:
@@ -59,7 +59,9 @@ DESIGNS: dict[str, DesignSpec] = {
     "snowball": DesignSpec(
         "snowball", "hdl.snowball.top:build",
         (Option("lanes", int, "parallel Monte Carlo path lanes"),),
-        "snowball note Monte Carlo pricer", regmap="hdl.snowball.regmap:REGMAP", extra_options=True),
+        "snowball note Monte Carlo pricer", regmap="hdl.snowball.regmap:REGMAP",
+        benches=("sim.snowball.kernel_bench",),  # units_bench targets a unit harness, not the top
+        extra_options=True),
     "riskdb": DesignSpec(
         "riskdb", "hdl.riskdb.top:build",
         (Option("accounts", int, "account table capacity (rows)"),
@@ -137,7 +139,7 @@ def design_regmap(name: str, **options: Any):
 
 
 def design_benches(name: str) -> list[str]:
-    """cocotb bench modules of design `name`: registered ones, else modules in sim/<name>/ named *bench* or test_*."""
+    """cocotb bench modules of design `name`: registered ones, else sim/<name>/ modules named bench_* or *_bench."""
     spec = get_design(name)
     if spec.benches:
         return list(spec.benches)
@@ -146,4 +148,4 @@ def design_benches(name: str) -> list[str]:
     except ModuleNotFoundError:
         return []
     return sorted(f"sim.{name}.{m.name}" for m in pkgutil.iter_modules(pkg.__path__)
-                  if "bench" in m.name or m.name.startswith("test_"))
+                  if m.name.startswith("bench_") or m.name.endswith("_bench"))

@@ -167,6 +167,9 @@ def build_model(verilog: str, msg_width: int | None = None, out_width: int | Non
             # Refuse to bind RTL whose ports do not follow the conventions for these widths
             # (a cached build passed this same check: the expected ports are part of the key).
             check_ports(verilog, expected)
+            for stale in root.glob(f"{key}.*"):  # left by a killed builder; we hold the key's lock
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
             tmp = Path(tempfile.mkdtemp(prefix=f"{key}.", dir=root))
             try:
                 (tmp / "top.v").write_text(verilog)
@@ -229,12 +232,18 @@ class VerilatedDevice(Device):
             verilog = emit_verilog(design)
         self.msg_width, self.out_width = msg_width, out_width
         self._mod = build_model(verilog, msg_width, out_width, _trace_kind(trace), expected)
-        self._model = self._mod.Model(str(trace) if trace is not None else "")
+        self._live = self._mod.Model(str(trace) if trace is not None else "")
         # A top that carries its own map (``top.regmap``) is checked against it by default.
         regmap = regmap if regmap is not None else getattr(design, "regmap", None)
         self.regmap = regmap
         if regmap is not None:
             regmap.check_device(self)
+
+    @property
+    def _model(self):
+        if self._live is None:
+            raise RuntimeError("the Verilated device is closed")
+        return self._live
 
     @classmethod
     def from_design(cls, name: str, trace: str | os.PathLike | None = None, **options: Any) -> "VerilatedDevice":
@@ -317,6 +326,6 @@ class VerilatedDevice(Device):
 
     def close(self) -> None:
         """Finish the model and close any trace file."""
-        if getattr(self, "_model", None) is not None:
-            self._model.flush_trace()
-            self._model = None  # the C++ destructor closes the trace and calls final()
+        if getattr(self, "_live", None) is not None:
+            self._live.flush_trace()
+            self._live = None  # the C++ destructor closes the trace and calls final()

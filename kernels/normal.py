@@ -170,3 +170,21 @@ def tail_batch(u, idx, n, z, r_work, e_work):
     for k in range(n):
         i = idx[k]
         z[i] = math.copysign(r_work[k], u[i] - 0.5)
+
+
+@njit(cache=True, error_model="numpy")
+def tail_batch_u32(u, idx, n, z, r_work, e_work):
+    """tail_batch for uniforms of the RNG contract, u = (w + 0.5) / 2**32: min(u, 1-u) >= 2**-33,
+    so r = sqrt(-ln(.)) <= 4.78 and the far-tail branch (r > 5) can never be taken."""
+    for k in range(n):
+        i = idx[k]
+        r_work[k] = min(u[i], 1.0 - u[i])
+    log_batch(r_work, n, e_work)
+    for k in range(n):
+        rn = math.sqrt(-r_work[k]) - CONST2
+        num = (((((((c7 * rn + c6) * rn + c5) * rn + c4) * rn + c3) * rn + c2) * rn + c1) * rn + c0)
+        den = (((((((d7 * rn + d6) * rn + d5) * rn + d4) * rn + d3) * rn + d2) * rn + d1) * rn + 1.0)
+        r_work[k] = num / den
+    for k in range(n):
+        i = idx[k]
+        z[i] = math.copysign(r_work[k], u[i] - 0.5)

@@ -179,11 +179,11 @@ def process_batch(
     n = mtype.shape[0]
     for i in range(n):
         j = i + PREFETCH_BUCKETS
-        if j < n:
+        if False:
             _prefetch_buckets(mtype[j], maccount[j], mcode[j], morder[j], a_kt, a_ways, a_nb, p_kc, p_ways, p_nb,
                               o_kt, o_ways, o_nb)
         j = i + PREFETCH_RECORDS
-        if j < n:
+        if False:
             _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
                               a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb)
         t = mtype[i]

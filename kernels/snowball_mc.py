@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 from numba import njit, prange
 
-from kernels.normal import SPLIT1, central, tail_batch
+from kernels.normal import SPLIT1, central, tail_batch_u32
 from kernels.snowball_schedule import KI_DAILY, KI_MATURITY, Schedule
 from kernels.threefry import KS_PARITY, ROTATIONS, split_seed
 
@@ -179,6 +179,34 @@ def _ko_update(m, ap, am, vp, vm, kp_step, km_step, base, W, W1, fo, cn, ds, kol
             km_step[i] += hm * fn
 
 
+@njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="never")
+def _draw(m, ids, kc, k0, k1, wa, wb, ua, ub, za, zb, tix, t_r, t_e):
+    """Normals of block kc (steps 2kc and 2kc+1) for m pairs: za, zb (RNG.md)."""
+    for i in range(m):
+        w0, w1 = threefry2x32_inline(ids[i], kc, k0, k1)
+        wa[i] = w0
+        wb[i] = w1
+    for i in range(m):
+        u0 = (np.float64(wa[i]) + 0.5) * INV_2_32
+        u1 = (np.float64(wb[i]) + 0.5) * INV_2_32
+        ua[i] = u0
+        ub[i] = u1
+        za[i] = central(u0 - 0.5)
+        zb[i] = central(u1 - 0.5)
+    # AS241 tails (about 15% of draws): compact their indices without
+    # branches, then evaluate them in one vectorised batch.
+    nt = 0
+    for i in range(m):
+        tix[nt] = i
+        nt += abs(ua[i] - 0.5) > SPLIT1
+    tail_batch_u32(ua, tix, nt, za, t_r, t_e)
+    nt = 0
+    for i in range(m):
+        tix[nt] = i
+        nt += abs(ub[i] - 0.5) > SPLIT1
+    tail_batch_u32(ub, tix, nt, zb, t_r, t_e)
+
+
 # error_model="numpy": no ZeroDivisionError branches, which would block vectorisation.
 @njit(cache=True, error_model="numpy", fastmath={"contract"})
 def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay, ko_accdisc,
@@ -209,30 +237,7 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
     for n in range(1, N + 1):
         j = n - 1
         if (j & 1) == 0:
-            kc = np.uint32(j >> 1)
-            for i in range(m):
-                w0, w1 = threefry2x32_inline(ids[i], kc, k0, k1)
-                wa[i] = w0
-                wb[i] = w1
-            for i in range(m):
-                u0 = (np.float64(wa[i]) + 0.5) * INV_2_32
-                u1 = (np.float64(wb[i]) + 0.5) * INV_2_32
-                ua[i] = u0
-                ub[i] = u1
-                za[i] = central(u0 - 0.5)
-                zb[i] = central(u1 - 0.5)
-            # AS241 tails (about 15% of draws): compact their indices without
-            # branches, then evaluate them in one vectorised batch.
-            nt = 0
-            for i in range(m):
-                tix[nt] = i
-                nt += abs(ua[i] - 0.5) > SPLIT1
-            tail_batch(ua, tix, nt, za, t_r, t_e)
-            nt = 0
-            for i in range(m):
-                tix[nt] = i
-                nt += abs(ub[i] - 0.5) > SPLIT1
-            tail_batch(ub, tix, nt, zb, t_r, t_e)
+            _draw(m, ids, np.uint32(j >> 1), k0, k1, wa, wb, ua, ub, za, zb, tix, t_r, t_e)
             for i in range(m):
                 W[i] += za[i]
         else:

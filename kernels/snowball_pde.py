@@ -13,9 +13,10 @@ Accuracy measures:
   every KO barrier, the KI strike and the floor kink, so every discontinuity
   and kink lies on a node; the node on a barrier takes the average of the two
   sides (the jump is then centred on the barrier: second order in space);
-* Rannacher start-up: after maturity and after every KO observation the first
-  Crank-Nicolson step is replaced by two fully implicit half steps, which
-  damps the oscillations CN would produce from the payoff jumps;
+* Rannacher start-up: after maturity, after every KO observation and after
+  every daily knock-in replacement the first Crank-Nicolson step is replaced
+  by two fully implicit half steps, which damps the oscillations CN would
+  produce from the jumps (visible in delta near the KI barrier otherwise);
 * several time steps per trading day (``steps_per_day``).
 
 The value is linear in the payoff data (coupons, losses), so the fair coupon
@@ -188,7 +189,7 @@ def _solve(x, a, b, r, N, M, two_layers, Vnk, Vki, obs, ko_idx, ko_pay, ko_pay_k
                     _apply_ko(Vnk[q], ko_idx[d], ko_pay[q, d])
                     if two_layers:
                         _apply_ko(Vki[q], ko_idx[d], ko_pay_ki[q, d])
-            if obs[d]:
+            if obs[d] or ki_daily:  # a jump was just imposed: implicit start-up
                 rannacher = True
 
 

@@ -57,7 +57,10 @@ def format_table(res, trade) -> str:
 def run(args: argparse.Namespace) -> int:
     """Run ``foreland price``."""
     from pricing.api import price
+    from pricing.plot import check_plot_path
     trade = trade_from_args(args)
+    if args.plot:
+        check_plot_path(args.plot)  # fail before a long valuation, not after
     res = price(trade.note, trade.market, method=args.method, paths=args.paths, seed=args.seed,
                 backend=args.backend, greeks=args.greeks, elapsed_days=trade.elapsed_days,
                 knocked_in=trade.knocked_in, show_progress=True)

@@ -6,6 +6,16 @@ from pathlib import Path
 import numpy as np
 
 
+def check_plot_path(path: str | Path) -> Path:
+    """Validate the output file of a plot (a .png in an existing directory)."""
+    out = Path(path)
+    if out.suffix.lower() != ".png":
+        raise ValueError(f"plot: the file name must end in .png, got {str(path)!r}")
+    if not out.parent.exists():
+        raise FileNotFoundError(f"plot: directory {out.parent} does not exist")
+    return out
+
+
 def plot_value_delta(note, market, path: str | Path, elapsed_days: int = 0, knocked_in: bool = False,
                      mc_points: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> Path:
     """Write a PNG of value and delta against spot (finite-difference profile; optional MC points with error bars)."""
@@ -15,11 +25,7 @@ def plot_value_delta(note, market, path: str | Path, elapsed_days: int = 0, knoc
 
     from pricing.pde import profile
 
-    out = Path(path)
-    if out.suffix.lower() != ".png":
-        raise ValueError(f"plot: the file name must end in .png, got {str(path)!r}")
-    if not out.parent.exists():
-        raise FileNotFoundError(f"plot: directory {out.parent} does not exist")
+    out = check_plot_path(path)
     S, V, D = profile(note, market, elapsed_days, knocked_in)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 7), sharex=True)
     s0 = note.initial_price

@@ -115,7 +115,7 @@ def run_cocotb(design: Any, test_module: str, *, testcase: str | Sequence[str] |
         wave_file = Path(waves_path) if waves_path else run_dir / "dump.vcd"
         if waves_path:
             shutil.copyfile(run_dir / "dump.vcd", wave_file)
-    if not want_waves:
+    if not want_waves or waves_path:  # nothing left worth keeping in the run directory
         shutil.rmtree(run_dir, ignore_errors=True)
         results_path = None
     else:

@@ -1,6 +1,7 @@
 """Shared helpers of the risk tests: a small synthetic DuckDB store built once per test session."""
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 from pathlib import Path
@@ -20,7 +21,9 @@ def small_db(tmp_path: Path, name: str = "risk.duckdb") -> Path:
         from risk.store import connect
         from risk.synth import generate
 
-        src = Path(tempfile.mkdtemp(prefix="risk_small_")) / "small.duckdb"
+        tmp = Path(tempfile.mkdtemp(prefix="risk_small_"))
+        atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+        src = tmp / "small.duckdb"
         con = connect(src, create=True)
         try:
             generate(con, SMALL)

@@ -106,6 +106,11 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
                 next_id += 1
             m["order_id"] = oid
             recent.append(oid)
+            r = rng.random()
+            if r < 0.01:
+                m["account"] = int(rng.integers(1, 2**63))  # unknown account
+            elif r < 0.02:
+                m["code"] = int(rng.choice([999999, 600001, 2**20 + 600000, 2**32 - 1]))  # unknown instrument
         elif k < 0.70:  # FILL of a recent order (often the one just sent)
             m["type"] = S.MSG_FILL
             m["order_id"] = recent[-1 - min(int(rng.zipf(1.5)) - 1, len(recent) - 1)] if recent else 7

@@ -78,7 +78,15 @@ def test_works_without_torch(tmp_path):
 
     code = f"""
 import sys
-sys.modules['torch'] = None  # makes 'import torch' raise ImportError
+
+class NoTorch:
+    # behave as if PyTorch were not installed (a None entry in sys.modules would confuse scipy)
+    def find_spec(self, name, path=None, target=None):
+        if name == 'torch' or name.startswith('torch.'):
+            raise ModuleNotFoundError("No module named 'torch'")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
 import forecast
 from foreland.cli import main
 rc = main(['forecast', 'generate', '--out', r'{tmp_path / "m.parquet"}', '--products', '1', '--days', '200'])
@@ -88,7 +96,7 @@ rc = main(['forecast', 'train', r'{tmp_path / "m.parquet"}', '--model', r'{tmp_p
 assert rc == 0, rc
 rc = main(['forecast', 'train', r'{tmp_path / "m.parquet"}', '--model', r'{tmp_path / "m2.pkl"}', '--val-days', '15'])
 assert rc == 2, rc
-assert 'torch' not in sys.modules or sys.modules['torch'] is None
+assert 'torch' not in sys.modules
 """
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]

@@ -3,6 +3,7 @@ import pytest
 
 from hdl.common.example import MSG_WIDTH, OUT_WIDTH, build
 from hdl.common.ports import kernel_ports, stream_ports
+from hdl.emit import emit_verilog
 from host.portcheck import Port, PortMismatch, check_ports, expected_from_component, parse_ports
 from infra_fixtures import example_verilog
 
@@ -42,7 +43,9 @@ def test_example_ports_match_signature_and_conventions():
     text = example_verilog()
     ports = parse_ports(text)
     # Two independent descriptions: the Amaranth signature and the convention table.
-    from_sig = expected_from_component(build())
+    top = build()
+    from_sig = expected_from_component(top)
+    assert parse_ports(emit_verilog(top)) == ports  # emission is deterministic across instances
     assert {n: (p.direction, p.width) for n, p in ports.items()} == from_sig == kernel_ports(MSG_WIDTH, OUT_WIDTH)
     # The fast header-only parse and a full parse of the module body agree.
     assert parse_ports(text, full=True) == ports

@@ -128,6 +128,10 @@ def test_open_rejects_a_different_register_map():
     other = RegisterMap("example", [*header_registers("EXMP"), Register("SCRATCH", 0x03)])
     with pytest.raises(RuntimeError, match="RTL and host were built from different maps"):
         VerilatedDevice(build(), regmap=other)
+    with VerilatedDevice(build()) as d:  # context manager closes the model
+        assert d.read(A("SCRATCH")) == 0
+    with pytest.raises(RuntimeError, match="device is closed"):
+        d.read(A("SCRATCH"))
 
 
 def test_bad_bus_arguments(dev):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from pricing_fixtures import ROOT, run_cli
+from pricing_fixtures import run_cli
 
 from pricing import Market, Snowball, fair_coupon, price
 

@@ -338,3 +338,27 @@ def test_bad_data_and_requests(tmp_path):
     con.close()
     with pytest.raises(ValueError, match="benchmark_weights: weights of 'SSE50' .* must sum to 1"):
         run_job(db, "brinson", scheduler="sync", portfolios=["EQ-00002"], params={"periods": 10})
+
+
+def test_var_job_backtest_matches_rolling_empyrical(tmp_path):
+    import math
+
+    db = str(small_db(tmp_path))
+    win, bt = 60, 80
+    run_job(db, "var", scheduler="sync", params={"window": win, "backtest_days": bt, "confidences": [0.95]},
+            portfolios=["EQ-00003"], show_progress=False)
+    res = _results(db, "var").set_index("metric").value
+    raw = _raw(db)
+    day = raw["returns"].date.max()
+    w, _ = _weights_asof(raw, "EQ-00003", day)
+    wide = raw["returns"].pivot(index="date", columns="asset_id", values="ret").sort_index().iloc[-(win + bt):]
+    x = wide[w.index].to_numpy() @ w.to_numpy()
+    # Day t's forecast uses only the `win` days before it; a hit is a loss beyond that forecast.
+    hits = [-x[t] > -empyrical.value_at_risk(x[t - win:t], 0.05) for t in range(win, win + bt)]
+    n_exc = int(sum(hits))
+    assert res["exceptions_95"] == n_exc
+    phat = n_exc / bt
+    lr = -2 * ((bt - n_exc) * math.log(0.95) + n_exc * math.log(0.05)
+               - (bt - n_exc) * math.log(1 - phat) - (n_exc * math.log(phat) if n_exc else 0.0))
+    assert res["kupiec_p_95"] == pytest.approx(math.erfc(math.sqrt(lr / 2)), rel=1e-9)
+    assert res["cc_p_95"] == pytest.approx(risk.christoffersen(np.array(hits), p=0.05).cc_p_value, rel=1e-12)

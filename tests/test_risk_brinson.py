@@ -119,7 +119,7 @@ def test_carino_coefficient_by_hand():
 weights = st.lists(st.floats(0.01, 1.0), min_size=2, max_size=8)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(st.integers(1, 24), st.integers(2, 8), st.integers(0, 10_000),
        st.sampled_from(["carino", "menchero", "grap"]), st.sampled_from(["BF", "BHB"]), st.sampled_from([2, 3]))
 def test_linked_effects_add_up_to_compounded_active(n, k, seed, linking, model, effects):

@@ -81,7 +81,7 @@ def test_shift_and_twist_split_the_treasury_effect():
 finite = st.floats(-0.02, 0.02)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.floats(80, 120), st.floats(-0.05, 0.05), st.floats(0, 0.08), st.floats(0, 0.5), finite, finite, finite, finite,
        st.floats(0, 20), st.floats(0, 20))
 def test_effects_add_up_to_total(p0, move, cpn, yrs, g0, g1, s0, s1, d, sd):

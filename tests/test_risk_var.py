@@ -167,3 +167,12 @@ def test_unnormalised_weights_allowed_when_asked():
     r = t_returns(100, k=2, seed=2)
     res = risk.value_at_risk(r, weights=[1.5, -0.5], check_weights=False)
     assert res.var == pytest.approx(risk.value_at_risk(r @ np.array([1.5, -0.5])).var)
+
+
+def test_api_imports_neither_dask_nor_duckdb():
+    import subprocess
+    import sys
+
+    code = "import risk, sys; print('dask' in sys.modules, 'duckdb' in sys.modules, 'numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert out.split() == ["False", "False", "False"]

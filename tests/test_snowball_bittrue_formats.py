@@ -50,7 +50,7 @@ def test_exp2_relative_error_bound():
     ref = np.exp2(y / 2.0**F.X_FRAC)
     assert np.max(np.abs(got / ref - 1)) < 2e-8
     assert exp2_fixed(6 * 2**32) == F.PAY_SAT                # saturates above every strike
-    assert exp2_fixed(-40 * 2**32) == 0
+    assert exp2_fixed(-40 * 2**32) == 1 and exp2_fixed(-41 * 2**32) == 0   # 2**-40 is one LSB
 
 
 def test_increment_matches_float_diffusion():
@@ -112,3 +112,11 @@ def test_register_map_matches_the_formats():
         assert REGMAP.table(name)[1].depth == F.MAX_OBS
     for name, width in F.ACC_WIDTHS.items():
         assert sum(r.width for r in REGMAP.parts(name)) == width
+
+
+def test_hardware_doc_shows_the_current_register_map():
+    """docs/snowball-hardware.md carries the register map rendered from REGMAP (cannot drift)."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "snowball-hardware.md").read_text()
+    assert REGMAP.markdown().strip() in doc

@@ -3,7 +3,7 @@
 A job module exposes KINDS (the portfolio kinds it takes), TABLES (input tables
 it needs), DEFAULTS (its parameters), ``load(con, date, chunks, params)`` ->
 (shared inputs, one payload per chunk) and ``compute(shared, payload, params)``
--> a DataFrame of (portfolio_id, item, metric, value) rows. ``compute`` is a
+-> an Arrow table of (portfolio_id, item, metric, value) rows. ``compute`` is a
 pure function of numpy/pandas data, so it runs unchanged in-process or on any
 Dask worker.
 """

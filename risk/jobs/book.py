@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from risk.jobs.common import concat_results, daily_matrix, grid_results, register_ids, results_frame
 from risk.schema import GOV_CURVE
@@ -98,7 +99,7 @@ def load(con, date, chunks, params):
     return shared, [{"pids": list(c), "trades": book[book.portfolio_id.isin(c)]} for c in chunks]
 
 
-def compute(shared, payload, params) -> pd.DataFrame:
+def compute(shared, payload, params) -> pa.Table:
     """Value and Greeks per trade (item = trade id) and per book, plus cash delta by underlying."""
     pricer = shared.get("pricer") or default_pricer()
     from pricing import Market, Snowball

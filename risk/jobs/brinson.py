@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from risk.brinson import brinson_arrays
 from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
@@ -85,7 +86,7 @@ def _sector_weights_returns(q, close_prev, ret, starts):
     return w, r
 
 
-def compute(shared, payload, params) -> pd.DataFrame:
+def compute(shared, payload, params) -> pa.Table:
     """Linked allocation/selection/interaction per sector and in total, plus the compounded returns."""
     wp, rp = payload["wp"], payload["rp"]
     wb, rb = shared["bench_w"][payload["bench"]], shared["bench_r"][payload["bench"]]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from risk.campisi import campisi_arrays
 from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
@@ -100,7 +101,7 @@ def _linked(w, e7, linking, per_bond: bool = True):
     return daily, port, bonds
 
 
-def compute(shared, payload, params) -> pd.DataFrame:
+def compute(shared, payload, params) -> pa.Table:
     """Linked Campisi effects per portfolio, its benchmark and their difference, plus per-bond contributions."""
     e7, ids, pids = shared["effects"], shared["bond_ids"], payload["pids"]
     daily, port, per_bond = _linked(payload["weights"], e7, params["linking"])

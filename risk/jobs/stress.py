@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from risk.jobs.common import concat_results, daily_matrix, dense_positions, holdings_asof, results_frame
 from risk.store import trading_days
@@ -48,7 +49,7 @@ def load(con, date, chunks, params):
     return shared, out
 
 
-def compute(shared, payload, params) -> pd.DataFrame:
+def compute(shared, payload, params) -> pa.Table:
     """NAV impact per scenario for each portfolio (item '') and each held position (item = asset id)."""
     mv, pids = payload["market_values"], np.asarray(payload["pids"], dtype=object)
     names = np.asarray(shared["scenario_names"], dtype=object)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pyarrow as pa
 
 from risk.backtest import basel_zone, christoffersen, kupiec
-from risk.jobs.common import daily_matrix, dense_positions, grid_results, holdings_asof
+from risk.jobs.common import daily_matrix, grid_results, holdings_asof, key_positions
 from risk.store import trading_days
 from risk.var import value_at_risk
 
@@ -30,22 +30,29 @@ def load(con, date, chunks, params):
     days = trading_days(con, date, n_days)
     r = daily_matrix(con, keys, days, "asset_returns", "ret")
     px = daily_matrix(con, keys, days[-1:], "prices", "close")[0]
-    mv = dense_positions(h, len(pids), keys) * px[:, None]
-    nav = mv.sum(axis=0)
+    a_idx = key_positions(keys, h.asset_key.to_numpy())
+    p_idx = h.p_idx.to_numpy()
+    mv = h.quantity.to_numpy(dtype=float) * px[a_idx]
+    nav = np.bincount(p_idx, weights=mv, minlength=len(pids))
     bad = nav <= 0
     if bad.any():
         raise ValueError(f"holdings: portfolio {pids[int(np.argmax(bad))]!r} has a non-positive NAV {nav[bad][0]:.6g}")
-    w = mv / nav
-    out, k = [], 0
+    w = mv / nav[p_idx]
+    # Chunks carry their positions sparse (a few dozen per portfolio), not dense assets x portfolios
+    # matrices: ten times less to ship to Dask workers.
+    out, lo = [], 0
     for c in chunks:
-        out.append({"pids": list(c), "weights": w[:, k:k + len(c)], "nav": nav[k:k + len(c)]})
-        k += len(c)
+        m = (p_idx >= lo) & (p_idx < lo + len(c))
+        out.append({"pids": list(c), "assets": a_idx[m], "cols": p_idx[m] - lo, "w": w[m], "nav": nav[lo:lo + len(c)]})
+        lo += len(c)
     return {"returns": r}, out
 
 
-def compute(shared, payload, params) -> pd.DataFrame:
+def compute(shared, payload, params) -> pa.Table:
     """VaR/ES (as returns and amounts) per portfolio and confidence; optional rolling backtest."""
-    r, w, nav, pids = shared["returns"], payload["weights"], payload["nav"], payload["pids"]
+    r, nav, pids = shared["returns"], payload["nav"], payload["pids"]
+    w = np.zeros((r.shape[1], len(pids)))
+    np.add.at(w, (payload["assets"], payload["cols"]), payload["w"])
     win, bt = params["window"], params["backtest_days"]
     x = r @ w  # all portfolio return series in one product
     metrics, cols = ["nav", "volatility"], [nav, x[-win:].std(axis=0, ddof=1)]
