@@ -43,6 +43,7 @@ def store():
            "stress": ids["equity"][:40] + ids["bond"][:25] + ids["mixed"][:14]}
     yield con, path, sel
     con.close()
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def _run(con, job, pids, **kw):
@@ -303,7 +304,8 @@ def many():
                               n_mixed_portfolios=0, n_books=0, rebalance="none"))
     con.execute("CHECKPOINT")
     con.close()
-    return path
+    yield path
+    shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @pytest.mark.benchmark(group="var-10k")

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from riskgate_rtl_fixtures import CODES, accounts_frame, cpu_gate, instruments_frame, random_stream, rtl_gate, validated  # noqa: E402
+from riskgate_rtl_fixtures import CODES, fitting_accounts, accounts_frame, cpu_gate, instruments_frame, random_stream, rtl_gate, validated  # noqa: E402
 
 from sim.toolchain import have_synth_tools, have_verilator  # noqa: E402
 
@@ -36,7 +36,7 @@ RESULTS: dict[str, float] = {}
 @pytest.fixture(scope="module")
 def workload():
     rng = np.random.default_rng(21)
-    ids = [int(x) for x in rng.integers(1, 2**64 - 1, 40, dtype=np.uint64)]
+    ids = fitting_accounts(rng, 40)
     pos = pd.DataFrame([dict(account=ids[i], code=CODES[i % 6], available=10**6, frozen=0, pending=0)
                         for i in range(0, 40, 2)])
     tables = validated(instruments_frame(), accounts_frame(ids, rng), pos)

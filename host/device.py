@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Device", "StreamResult", "as_words"]
+__all__ = ["Device", "RegisterFileDevice", "StreamResult", "as_words"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,113 @@ class Device(abc.ABC):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class RegisterFileDevice(Device):
+    """Pure-Python model of a RegisterMap's bus semantics, with no design behind it.
+
+    rw/wo registers store (masked to their width), w1p writes are recorded in
+    ``pulses``, ro registers return their constant or a value set with
+    :meth:`set_ro`, table windows assemble rows into ``tables[name][row]``,
+    unmapped and write-only addresses read 0; one cycle per bus access.  It lets
+    host drivers be unit-tested without Verilator, and is the reference model
+    the register-file RTL is checked against.
+    """
+
+    def __init__(self, regmap) -> None:
+        """Model the bus of `regmap` (a hdl.common.regmap.RegisterMap)."""
+        from hdl.common.regmap import RegisterMap
+
+        if not isinstance(regmap, RegisterMap):
+            raise ValueError(f"regmap must be a RegisterMap, got {type(regmap).__name__}")
+        self.regmap = regmap
+        self._cycles = 0
+        self.reset()
+
+    def reset(self) -> None:
+        """Reset values, empty tables, no pulses (2 cycles, like the Verilated model)."""
+        rm = self.regmap
+        self.values = {r.addr: r.reset for r in rm.registers if r.access in ("rw", "wo")}
+        self.ro: dict[str, int] = {}
+        self.pulses: list[tuple[str, int]] = []
+        self.tables: dict[str, dict[int, int]] = {t.name: {} for w in rm.tables for t in w.tables}
+        self._win = {w.name: {"sel": 0, "addr": 0, "buf": []} for w in rm.tables}
+        self._cycles += 2
+
+    def set_ro(self, name: str, value: int) -> None:
+        """Value the (imaginary) design drives on ro register `name`."""
+        reg = self.regmap[name]
+        if reg.access != "ro":
+            raise ValueError(f"register {name} is {reg.access}, not ro")
+        self.ro[name] = int(value) & ((1 << reg.width) - 1)
+
+    def _window_of(self, addr: int):
+        for w in self.regmap.tables:
+            if w.base <= addr < w.base + 3:
+                return w, addr - w.base
+        return None, None
+
+    def write(self, addr: int, value: int) -> None:
+        """One bus write cycle."""
+        addr, value = _check_addr(addr), _check_value(value)
+        self._cycles += 1
+        w, off = self._window_of(addr)
+        if w is not None:
+            st = self._win[w.name]
+            sel_r, addr_r, _ = w.registers
+            if off == 0:
+                st.update(sel=value & 0xFF, buf=[])
+            elif off == 1:
+                st.update(addr=value & ((1 << addr_r.width) - 1), buf=[])
+            else:
+                table = next((t for t in w.tables if t.id == st["sel"]), None)
+                st["buf"].append(value)
+                if len(st["buf"]) == (table.words_per_row if table else 1):
+                    if table is not None and st["addr"] < table.depth:  # rows past the end are dropped
+                        from hdl.common.regmap import join_words
+
+                        self.tables[table.name][st["addr"]] = join_words(st["buf"]) & ((1 << table.width) - 1)
+                    st["addr"] = (st["addr"] + 1) & ((1 << addr_r.width) - 1)
+                    st["buf"] = []
+            return
+        reg = self.regmap.at(addr)
+        if reg is None or reg.access == "ro":
+            return
+        v = value & ((1 << reg.width) - 1)
+        if reg.access == "w1p":
+            self.pulses.append((reg.name, v))
+        else:
+            self.values[addr] = v
+
+    def read(self, addr: int) -> int:
+        """One bus read cycle."""
+        addr = _check_addr(addr)
+        self._cycles += 1
+        w, off = self._window_of(addr)
+        if w is not None:
+            return {0: self._win[w.name]["sel"], 1: self._win[w.name]["addr"]}.get(off, 0)
+        reg = self.regmap.at(addr)
+        if reg is None or reg.access in ("wo", "w1p"):
+            return 0
+        if reg.access == "rw":
+            return self.values[addr]
+        const = self.regmap.const_value(reg)
+        return const if const is not None else self.ro.get(reg.name, 0)
+
+    def write_block(self, addr: int, words: np.ndarray) -> None:
+        """Writes of every word to one address, in order."""
+        for w in as_words(addr, words).tolist():
+            self.write(addr, w)
+
+    def run_until(self, addr: int, mask: int, value: int, max_cycles: int) -> int:
+        """Poll like the hardware would; nothing changes by itself here, so it matches at once or times out."""
+        for n in range(1, int(max_cycles) + 1):
+            if self.read(addr) & mask == value:
+                return n
+        raise TimeoutError(f"register 0x{addr:04X} did not reach (value & 0x{mask:X}) == 0x{value:X} "
+                           f"within {max_cycles} cycles")
+
+    @property
+    def cycles(self) -> int:
+        """Bus cycles since construction (two per reset)."""
+        return self._cycles

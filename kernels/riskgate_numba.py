@@ -179,11 +179,11 @@ def process_batch(
     n = mtype.shape[0]
     for i in range(n):
         j = i + PREFETCH_BUCKETS
-        if False:
+        if j < n:
             _prefetch_buckets(mtype[j], maccount[j], mcode[j], morder[j], a_kt, a_ways, a_nb, p_kc, p_ways, p_nb,
                               o_kt, o_ways, o_nb)
         j = i + PREFETCH_RECORDS
-        if False:
+        if j < n:
             _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
                               a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb)
         t = mtype[i]
@@ -358,7 +358,7 @@ def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
         if cage > 0:
             r = i_data[ins, I_REF]
             if side == S.SIDE_BUY:
-                if price * 10000 > max(r * (10000 + cage), (r + 10) * 10000):
+                if price * 10000 > min(r * (10000 + cage), (r + 10) * 10000):
                     reason = S.PRICE_CAGE
                     break
             elif price * 10000 < min(r * (10000 - cage), (r - 10) * 10000):

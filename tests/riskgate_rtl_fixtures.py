@@ -61,6 +61,31 @@ def accounts_frame(ids, rng: np.random.Generator) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def fitting_accounts(rng: np.random.Generator, n: int) -> list[int]:
+    """``n`` random 64-bit account ids that fit the test geometry's account buckets (the rest are drawn again)."""
+    per: dict[int, int] = {}
+    out: list[int] = []
+    while len(out) < n:
+        a = int(rng.integers(1, 2**64 - 1, dtype=np.uint64))
+        b = T.py_account_bucket(a, GEOM["accounts"])
+        if per.get(b, 0) < GEOM["ways"] - 1:  # leave a way free in every bucket
+            per[b] = per.get(b, 0) + 1
+            out.append(a)
+    return out
+
+
+def fitting_positions(rows: list[dict], per_bucket: int = 2) -> list[dict]:
+    """The position rows that keep at most ``per_bucket`` rows in each position bucket (room for buys)."""
+    per: dict[int, int] = {}
+    out = []
+    for r in rows:
+        b = T.py_position_bucket(r["account"], r["code"], GEOM["positions"])
+        if per.get(b, 0) < per_bucket:
+            per[b] = per.get(b, 0) + 1
+            out.append(r)
+    return out
+
+
 def zipf_index(rng: np.random.Generator, n: int, size: int, a: float = 1.3) -> np.ndarray:
     """Zipf-distributed indices in 0..n-1 (index 0 hottest)."""
     return (rng.zipf(a, size) - 1) % n

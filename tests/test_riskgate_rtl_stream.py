@@ -15,7 +15,7 @@ import pytest
 
 from kernels import riskgate_spec as S
 from sim.toolchain import have_verilator
-from riskgate_rtl_fixtures import (CODES, accounts_frame, compare_tables, cpu_gate, instruments_frame,
+from riskgate_rtl_fixtures import (CODES, fitting_accounts, fitting_positions, accounts_frame, compare_tables, cpu_gate, instruments_frame,
                                          random_stream, rtl_gate, validated)
 
 pytestmark = [pytest.mark.rtl, pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")]
@@ -23,12 +23,12 @@ pytestmark = [pytest.mark.rtl, pytest.mark.skipif(not have_verilator(), reason="
 
 def _setup(seed: int, n_accounts: int = 40):
     rng = np.random.default_rng(seed)
-    ids = [int(x) for x in rng.integers(1, 2**64 - 1, n_accounts, dtype=np.uint64)]
+    ids = fitting_accounts(rng, n_accounts)
     acc = accounts_frame(ids, rng)
     pos_rows = [dict(account=ids[i], code=CODES[j], available=int(rng.choice([0, 37, 100, 5000, 10**6])),
                      frozen=0, pending=int(rng.choice([0, 0, 300])))
                 for i in range(0, n_accounts, 2) for j in range(0, len(CODES), 4)]
-    return ids, validated(instruments_frame(), acc, pd.DataFrame(pos_rows))
+    return ids, validated(instruments_frame(), acc, pd.DataFrame(fitting_positions(pos_rows)))
 
 
 @pytest.mark.parametrize("seed", [11])

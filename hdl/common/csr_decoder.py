@@ -167,7 +167,8 @@ class CSRDecoder(wiring.Component):
                         m.d.comb += s["wr_data"].eq(Cat(s["buf"][: 32 * i], bus.w_data, Const(0, pad)) if pad
                                                     else Cat(s["buf"][: 32 * i], bus.w_data))
             for t in w.tables:
-                m.d.comb += self._ports[t.name].en.eq(s["wr_en"] & (s["wr_sel"] == t.id))
+                # Rows past a table's end are dropped rather than aliased onto low rows.
+                m.d.comb += self._ports[t.name].en.eq(s["wr_en"] & (s["wr_sel"] == t.id) & (s["wr_row"] < t.depth))
 
         with m.If(bus.w_stb):
             with m.Switch(bus.addr):

@@ -29,11 +29,11 @@ def _scenario():
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the shared test fixtures
     from host.riskgate_rtl import place_tables
-    from riskgate_rtl_fixtures import CODES, accounts_frame, instruments_frame, random_stream, validated
+    from riskgate_rtl_fixtures import CODES, fitting_accounts, accounts_frame, instruments_frame, random_stream, validated
     import pandas as pd
 
     rng = np.random.default_rng(GEOM.get("seed", 1))
-    ids = [int(x) for x in rng.integers(1, 2**64 - 1, 20, dtype=np.uint64)]
+    ids = fitting_accounts(rng, 20)
     pos = pd.DataFrame([dict(account=ids[i], code=CODES[i % 4], available=1000, frozen=0, pending=0) for i in range(10)])
     tables = validated(instruments_frame(), accounts_frame(ids, rng), pos)
     g = Geometry(**{k: v for k, v in GEOM.items() if k != "seed"})
