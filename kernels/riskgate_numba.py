@@ -358,7 +358,7 @@ def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
         if cage > 0:
             r = i_data[ins, I_REF]
             if side == S.SIDE_BUY:
-                if price * 10000 > min(r * (10000 + cage), (r + 10) * 10000):
+                if price * 10000 > max(r * (10000 + cage), (r + 10) * 10000):
                     reason = S.PRICE_CAGE
                     break
             elif price * 10000 < min(r * (10000 - cage), (r - 10) * 10000):

@@ -32,7 +32,7 @@ from kernels.snowball_schedule import KI_DAILY, KI_MATURITY, Schedule
 from kernels.threefry import KS_PARITY, ROTATIONS, split_seed
 
 #: Pairs per chunk: the unit of work and of partial sums (fixed: results depend on it, never on threads).
-CHUNK = 256
+CHUNK = 512
 #: Chunks per kernel call (a call is one progress-bar tick).
 CHUNKS_PER_CALL = 128
 

@@ -183,20 +183,25 @@ def write_results(con, job: str, date: dt.date, params: dict[str, Any], results:
                   portfolios: Sequence[str], seconds: float, attempts: int = 1, replace: bool = True) -> None:
     """Store the results (Arrow table or DataFrame of portfolio_id, item, metric, value) of (job, portfolio, date)
     for ``portfolios`` and mark them done, atomically; ``replace=False`` skips deleting rows known not to exist."""
+    # Portfolio ids travel as one list parameter and rows as one registered Arrow table: no pandas on this path,
+    # one bulk INSERT for all rows of the chunk.
+    ids = list(portfolios)
     con.execute("BEGIN TRANSACTION")
     try:
-        ids = pd.DataFrame({"portfolio_id": np.asarray(list(portfolios), dtype=object)})
-        con.register("_risk_ids", ids)
         if replace:
-            con.execute("DELETE FROM risk_results WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
-            con.execute("DELETE FROM risk_runs WHERE job = ? AND date = ? AND portfolio_id IN (SELECT portfolio_id FROM _risk_ids)", [job, date])
+            con.execute("DELETE FROM risk_results WHERE job = $j AND date = $d AND portfolio_id IN (SELECT unnest($p))",
+                        {"j": job, "d": date, "p": ids})
+            con.execute("DELETE FROM risk_runs WHERE job = $j AND date = $d AND portfolio_id IN (SELECT unnest($p))",
+                        {"j": job, "d": date, "p": ids})
         if len(results):
             con.register("_risk_rows", results)
-            con.execute("INSERT INTO risk_results SELECT ?, portfolio_id, ?, item, metric, value FROM _risk_rows", [job, date])
-            con.unregister("_risk_rows")
-        con.execute("""INSERT INTO risk_runs SELECT ?, portfolio_id, ?, ?, 'done', NULL, ?, ?, now()::TIMESTAMP
-                       FROM _risk_ids""", [job, date, params_key(params), attempts, seconds])
-        con.unregister("_risk_ids")
+            try:
+                con.execute("INSERT INTO risk_results SELECT $j, portfolio_id, $d, item, metric, value FROM _risk_rows",
+                            {"j": job, "d": date})
+            finally:
+                con.unregister("_risk_rows")
+        con.execute("""INSERT INTO risk_runs SELECT $j, unnest($p), $d, $k, 'done', NULL, $a, $s, now()::TIMESTAMP""",
+                    {"j": job, "p": ids, "d": date, "k": params_key(params), "a": attempts, "s": seconds})
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

@@ -154,16 +154,19 @@ def window_returns(asset_returns: np.ndarray, window: int) -> np.ndarray:
 def worst_windows(portfolio_pnl: np.ndarray, n_worst: int, window: int) -> np.ndarray:
     """Start indices of the ``n_worst`` worst non-overlapping windows for each column (n_worst x P, -1 if none)."""
     w, p = portfolio_pnl.shape
-    order = np.argsort(portfolio_pnl, axis=0, kind="stable")
     out = np.full((n_worst, p), -1, dtype=np.int64)
-    for j in range(p):  # greedy overlap exclusion: a few steps per portfolio
-        taken: list[int] = []
-        for i in order[:, j]:
-            if all(abs(int(i) - t) >= window for t in taken):
-                taken.append(int(i))
-                if len(taken) == n_worst:
-                    break
-        out[: len(taken), j] = taken
+    allowed = np.ones((w, p), dtype=bool)
+    idx = np.arange(w)[:, None]
+    cols = np.arange(p)
+    # Greedy, all portfolios at once: the worst allowed window (argmin takes the earliest of ties, as a stable
+    # sort would), then every window overlapping it is ruled out.
+    for k in range(n_worst):
+        live = allowed.any(axis=0)
+        if not live.any():
+            break
+        pick = np.argmin(np.where(allowed, portfolio_pnl, np.inf), axis=0)
+        out[k, live] = pick[live]
+        allowed &= ~(np.abs(idx - pick[None, :]) < window) | ~live[None, :]
     return out
 
 

@@ -10,8 +10,8 @@ from kernels import riskgate_tables as T
 
 # One geometry for every RTL test, so the session builds the model once: small
 # enough that buckets fill and collide in a 100k-message stream.
-GEOM = dict(accounts=16, positions=32, orders=64, instruments=16, ways=4)
-CPU_GEOM = dict(account_buckets=16, position_buckets=32, order_buckets=64, ways=4)
+GEOM = dict(accounts=16, positions=64, orders=128, instruments=16, ways=4)
+CPU_GEOM = dict(account_buckets=16, position_buckets=64, order_buckets=128, ways=4)
 
 CODES = [600000, 600036, 601318, 688981, 1, 2594, 300750, 600519, 2, 600004, 300059, 688111]
 
@@ -53,10 +53,11 @@ def accounts_frame(ids, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
     for i, a in enumerate(ids):
         rows.append(dict(account=int(a), status=(1 if i % 13 == 7 else 2 if i % 11 == 5 else 0),
-                         cash=int(rng.integers(0, 3_000_000_000)), cash_frozen=0,
+                         cash=int(rng.integers(0, 3_000_000_000)) * (1000 if i < 2 else 1), cash_frozen=0,
                          max_order_qty=int(rng.choice([5_000, 100_000, 2**31 - 1])),
                          max_order_value=int(rng.choice([2_000_000, 50_000_000, 2**62 - 1])),
-                         max_orders_per_window=int(rng.choice([2, 5, 50, 65535])),
+                         # the two hottest accounts are market makers: no throttle, deep pockets
+                         max_orders_per_window=65535 if i < 2 else int(rng.choice([2, 5, 50, 65535])),
                          window_us=int(rng.choice([1, 7, 1000, 1_000_000, 86_400_000_000, 2**63 - 1]))))
     return pd.DataFrame(rows)
 
@@ -102,6 +103,7 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
     ts = np.cumsum(rng.choice([0, 0, 1, 3, 250, 1_000_000], n, p=[.3, .2, .2, .15, .1, .05])).astype(np.uint64)
     next_id = 1
     recent: list[int] = []
+    hot_open: list[int] = []
     ins = instruments_frame(codes)
     refs = dict(zip(ins["code"], ins["ref_price"]))
     for i in range(n):
@@ -111,7 +113,7 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
         if i % eod_every == eod_every - 1:
             m["type"] = S.MSG_EOD
             continue
-        if k < 0.50:  # NEW
+        if k < 0.45:  # NEW
             m["type"] = S.MSG_NEW
             code = codes[code_i[i]]
             m["account"] = account_ids[acc_i[i]]
@@ -136,14 +138,19 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
                 m["account"] = int(rng.integers(1, 2**63))  # unknown account
             elif r < 0.02:
                 m["code"] = int(rng.choice([999999, 600001, 2**20 + 600000, 2**32 - 1]))  # unknown instrument
-        elif k < 0.70:  # FILL of a recent order (often the one just sent)
+        elif k < 0.62:  # FILL of a recent order (often the one just sent)
             m["type"] = S.MSG_FILL
             m["order_id"] = recent[-1 - min(int(rng.zipf(1.5)) - 1, len(recent) - 1)] if recent else 7
             m["qty"] = int(rng.choice([100, 200, 37, 1000, 0, -5, 10**6]))
-        elif k < 0.85:  # CANCEL
+        elif k < 0.82:  # CANCEL: of an order just sent, or of any earlier one (so old orders close too)
             m["type"] = S.MSG_CANCEL
-            m["order_id"] = recent[-1 - min(int(rng.zipf(1.5)) - 1, len(recent) - 1)] if recent else 9
-        elif k < 0.88:  # bad messages: unknown type, NEW with a negative qty, a timestamp beyond 2**63
+            if hot_open and rng.random() < 0.7:  # the oldest hot order: old orders close too
+                m["order_id"] = hot_open.pop(0)
+            elif recent:
+                m["order_id"] = recent[-1 - min(int(rng.zipf(1.5)) - 1, len(recent) - 1)]
+            else:
+                m["order_id"] = 9
+        elif k < 0.85:  # bad messages: unknown type, NEW with a negative qty, a timestamp beyond 2**63
             r = rng.random()
             if r < 0.4:
                 m["type"] = int(rng.choice([0, 5, 255]))
@@ -159,6 +166,7 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
             m["account"], m["code"], m["side"] = account_ids[0], codes[0], 1 + (rng.random() < 0.3)
             m["price"], m["qty"], m["order_id"] = refs[codes[0]], 100, next_id
             recent.append(next_id)
+            hot_open.append(next_id)
             next_id += 1
     return msgs
 

@@ -275,3 +275,26 @@ def test_table_window_rows_and_restart():
 def test_decoder_rejects_non_map():
     with pytest.raises(ValueError, match="regmap must be a RegisterMap"):
         CSRDecoder({"A": 1})
+
+
+def test_register_file_device_model():
+    from host.device import RegisterFileDevice
+
+    dev = RegisterFileDevice(TMAP)
+    A = TMAP.addr
+    assert dev.read(A("B")) == 0x5A5 and dev.read(A("ID")) == fourcc("TEST")
+    dev.write(A("P"), 0x1FF)
+    dev.write(A("S"), 7)  # ro: ignored
+    assert dev.pulses == [("P", 0xFF)] and dev.read(A("S")) == 0 and dev.read(A("P")) == 0
+    dev.set_ro("S", 0x12345)
+    assert dev.read(A("S")) == 0x2345
+    with pytest.raises(ValueError, match="register A is rw, not ro"):
+        dev.set_ro("A", 1)
+    TMAP.load_table(dev, "WIDE", pack_rows([5, 6], 70), start_row=6)
+    dev.write_block(A("T_DATA"), np.arange(3, dtype=np.uint32))  # row 8 is past the end: dropped
+    assert dev.tables["WIDE"] == {6: 5, 7: 6} and dev.read(A("T_ADDR")) == 9
+    assert dev.run_until(A("B"), 0xFFF, 0x5A5, 3) == 1
+    with pytest.raises(TimeoutError):
+        dev.run_until(A("B"), 0xFFF, 0, 3)
+    with pytest.raises(ValueError, match="regmap must be a RegisterMap"):
+        RegisterFileDevice({})

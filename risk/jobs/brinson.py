@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from risk.brinson import brinson_arrays
 from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
-                               holdings_snapshots, key_positions, register_ids, results_frame)
+                               holdings_snapshots, key_positions, results_frame)
 from risk.linking import link_coefficients
 from risk.store import trading_days, trading_days_between
 
@@ -23,8 +23,8 @@ def load(con, date, chunks, params):
     pids = [p for c in chunks for p in c]
     days = trading_days(con, date, params["periods"] + 1)
     snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
-    register_ids(con, "_pids", pids, "portfolio_id")
-    bmap = dict(con.sql("SELECT portfolio_id, benchmark_id FROM portfolios JOIN _pids USING (portfolio_id)").fetchall())
+    bmap = dict(con.execute("SELECT portfolio_id, benchmark_id FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
+                            {"ids": pids}).fetchall())
     nob = [p for p in pids if not bmap.get(p)]
     if nob:
         raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")

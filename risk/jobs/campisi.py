@@ -7,7 +7,7 @@ import pyarrow as pa
 
 from risk.campisi import campisi_arrays
 from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
-                               holdings_snapshots, key_positions, register_ids, results_frame)
+                               holdings_snapshots, key_positions, results_frame)
 from risk.linking import link_coefficients
 from risk.schema import GOV_CURVE
 from risk.store import trading_days, trading_days_between
@@ -26,8 +26,8 @@ def load(con, date, chunks, params):
     pids = [p for c in chunks for p in c]
     days = trading_days(con, date, params["periods"] + 1)
     snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
-    register_ids(con, "_pids", pids, "portfolio_id")
-    bmap = dict(con.sql("SELECT portfolio_id, benchmark_id FROM portfolios JOIN _pids USING (portfolio_id)").fetchall())
+    bmap = dict(con.execute("SELECT portfolio_id, benchmark_id FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
+                            {"ids": pids}).fetchall())
     bids = sorted({b for b in bmap.values() if b})
     bw = pd.DataFrame({"portfolio_id": [], "p_idx": np.array([], np.int64), "date": [], "asset_key": np.array([], np.int64),
                        "weight": []})
@@ -97,7 +97,11 @@ def _linked(w, e7, linking, per_bond: bool = True):
     daily = np.matmul(w.transpose(1, 0, 2), e7).transpose(1, 0, 2)  # batched BLAS, not a slow einsum loop
     coef = link_coefficients(daily[..., -1], np.zeros(daily.shape[:2]), linking)
     port = np.sum(daily * coef[..., None], axis=1)
-    bonds = np.einsum("pt,ptn,tne->pne", coef, w, e7[..., BOND_EFFECTS], optimize=True) if per_bond else None
+    bonds = None
+    if per_bond:
+        # One batched product per bond, (P x T) @ (T x 5): BLAS instead of einsum's generic contraction.
+        cw = (w * coef[..., None]).transpose(2, 0, 1)  # N x P x T
+        bonds = np.matmul(cw, e7[..., BOND_EFFECTS].transpose(1, 0, 2)).transpose(1, 0, 2)  # P x N x 5
     return daily, port, bonds
 
 

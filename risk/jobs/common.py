@@ -11,66 +11,88 @@ import pyarrow as pa
 RESULT_COLUMNS = ["portfolio_id", "item", "metric", "value"]
 
 
+IDS_CTE = "(SELECT unnest($ids) AS {col}, (generate_subscripts($ids, 1) - 1)::BIGINT AS pos)"
+
+
 def register_ids(con, name: str, ids: Sequence[str], col: str) -> None:
     """Register a DataFrame of ids (and their positions, column ``pos``) under ``name`` for joins."""
     con.register(name, pd.DataFrame({col: np.asarray(list(ids), dtype=object), "pos": np.arange(len(ids), dtype=np.int32)}))
 
 
-def _holdings_query(con, sql: str, pids: Sequence[str], params: dict) -> pd.DataFrame:
-    # Integer positions and keys come back instead of id strings: converting strings costs more than the query.
-    register_ids(con, "_pids", pids, "portfolio_id")
-    df = con.sql(sql, params=params).df()
-    if df.asset_key.isna().any():
-        bad = df[df.asset_key.isna()].iloc[0]
-        raise ValueError(f"holdings: asset {bad.unknown_id!r} of portfolio {pids[int(bad.p_idx)]!r} is not in the assets table")
-    missing = sorted(set(range(len(pids))) - set(df.p_idx.unique()))
-    if missing:
+def ids_table(col: str) -> str:
+    """SQL for a table (``col``, pos) of the ids passed as the list parameter ``$ids`` (no registration, no pandas)."""
+    return IDS_CTE.format(col=col)
+
+
+def _numeric_frame(res: dict, cols: Sequence[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: np.ma.getdata(res[c]) if isinstance(res[c], np.ma.MaskedArray) else res[c] for c in cols})
+
+
+def _holdings_query(con, sql: str, pids: Sequence[str], params: dict, cols: Sequence[str]) -> pd.DataFrame:
+    # Integer positions and keys come back (fetchnumpy, no string columns): converting strings costs more than the query.
+    res = con.execute(sql, dict(params, ids=list(pids))).fetchnumpy()
+    key = res["asset_key"]
+    if isinstance(key, np.ma.MaskedArray) and key.mask.any():
+        i = int(np.flatnonzero(np.ma.getmaskarray(key))[0])
+        raise ValueError(f"holdings: asset {res['asset_id'][i]!r} of portfolio {pids[int(res['p_idx'][i])]!r} is not in the assets table")
+    df = _numeric_frame(res, cols).astype({"asset_key": np.int64, "p_idx": np.int64})
+    seen = np.zeros(len(pids), dtype=bool)
+    seen[df.p_idx.to_numpy()] = True
+    missing = np.flatnonzero(~seen)
+    if len(missing):
         raise ValueError(f"holdings: portfolio {pids[missing[0]]!r} has no holdings on or before {params.get('date', params.get('start'))}"
                          + (f" ({len(missing)} portfolios in all)" if len(missing) > 1 else ""))
-    return df.drop(columns="unknown_id").astype({"asset_key": np.int64, "p_idx": np.int64})
+    return df
 
 
 def holdings_asof(con, pids: Sequence[str], date: dt.date) -> pd.DataFrame:
     """Positions (p_idx into ``pids``, asset_key, quantity) of each portfolio's latest snapshot on or before ``date``."""
-    return _holdings_query(con, """
-        WITH last AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN _pids USING (portfolio_id)
+    return _holdings_query(con, f"""
+        WITH p AS {ids_table("portfolio_id")},
+             last AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN p USING (portfolio_id)
                       WHERE h.date <= $date GROUP BY 1)
-        SELECT p.pos AS p_idx, a.asset_key, h.quantity,
-               CASE WHEN a.asset_key IS NULL THEN h.asset_id END AS unknown_id
+        SELECT p.pos AS p_idx, a.asset_key, h.quantity, h.asset_id
           FROM holdings h JOIN last ON h.portfolio_id = last.portfolio_id AND h.date = last.d
-          JOIN _pids p ON p.portfolio_id = h.portfolio_id
+          JOIN p ON p.portfolio_id = h.portfolio_id
           LEFT JOIN assets a ON a.asset_id = h.asset_id
-         WHERE h.quantity <> 0""", pids, {"date": date})
+         WHERE h.quantity <> 0""", pids, {"date": date}, ["p_idx", "asset_key", "quantity"])
 
 
 def holdings_snapshots(con, pids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Every holdings snapshot in effect at some point in [start, end]: (p_idx, date, asset_key, quantity)."""
-    return _holdings_query(con, """
-        WITH first AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN _pids USING (portfolio_id)
+    return _holdings_query(con, f"""
+        WITH p AS {ids_table("portfolio_id")},
+             first AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN p USING (portfolio_id)
                        WHERE h.date <= $start GROUP BY 1)
-        SELECT p.pos AS p_idx, h.date, a.asset_key, h.quantity,
-               CASE WHEN a.asset_key IS NULL THEN h.asset_id END AS unknown_id
-          FROM holdings h JOIN first USING (portfolio_id) JOIN _pids p ON p.portfolio_id = h.portfolio_id
+        SELECT p.pos AS p_idx, h.date, a.asset_key, h.quantity, h.asset_id
+          FROM holdings h JOIN first USING (portfolio_id) JOIN p ON p.portfolio_id = h.portfolio_id
           LEFT JOIN assets a ON a.asset_id = h.asset_id
-         WHERE h.date >= first.d AND h.date <= $end""", pids, {"start": start, "end": end})
+         WHERE h.date >= first.d AND h.date <= $end""", pids, {"start": start, "end": end},
+        ["p_idx", "date", "asset_key", "quantity"])
 
 
 def benchmark_snapshots(con, bids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Benchmark weight sets in effect over [start, end]: (portfolio_id = benchmark id, p_idx, date, asset_key, weight)."""
-    register_ids(con, "_bids", bids, "benchmark_id")
-    bw = con.sql("""
-        WITH first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN _bids USING (benchmark_id)
+    res = con.execute(f"""
+        WITH b AS {ids_table("benchmark_id")},
+             first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN b USING (benchmark_id)
                        WHERE date <= $s GROUP BY 1)
-        SELECT w.benchmark_id AS portfolio_id, b.pos AS p_idx, w.date, w.asset_id, a.asset_key, w.weight
-          FROM benchmark_weights w JOIN first USING (benchmark_id) JOIN _bids b ON b.benchmark_id = w.benchmark_id
+        SELECT b.pos AS p_idx, w.date, w.asset_id, a.asset_key, w.weight
+          FROM benchmark_weights w JOIN first USING (benchmark_id) JOIN b ON b.benchmark_id = w.benchmark_id
           LEFT JOIN assets a ON a.asset_id = w.asset_id
-         WHERE w.date >= first.d AND w.date <= $e""", params={"s": start, "e": end}).df()
-    missing = sorted(set(bids) - set(bw.portfolio_id))
-    if missing:
-        raise ValueError(f"benchmark_weights: benchmark {missing[0]!r} has no weights on or before {start}")
-    if bw.asset_key.isna().any():
-        raise ValueError(f"benchmark_weights: asset {bw.asset_id[bw.asset_key.isna()].iloc[0]!r} is not in the assets table")
-    return bw.astype({"asset_key": np.int64, "p_idx": np.int64})
+         WHERE w.date >= first.d AND w.date <= $e""", {"s": start, "e": end, "ids": list(bids)}).fetchnumpy()
+    p_idx = np.asarray(res["p_idx"], dtype=np.int64)
+    seen = np.zeros(len(bids), dtype=bool)
+    seen[p_idx] = True
+    if not seen.all():
+        raise ValueError(f"benchmark_weights: benchmark {bids[int(np.argmin(seen))]!r} has no weights on or before {start}")
+    key = res["asset_key"]
+    if isinstance(key, np.ma.MaskedArray) and key.mask.any():
+        raise ValueError(f"benchmark_weights: asset {res['asset_id'][int(np.flatnonzero(np.ma.getmaskarray(key))[0])]!r} "
+                         "is not in the assets table")
+    df = _numeric_frame(res, ["p_idx", "date", "asset_key", "weight"]).astype({"asset_key": np.int64, "p_idx": np.int64})
+    df.insert(0, "portfolio_id", np.asarray(list(bids), dtype=object)[p_idx])
+    return df
 
 
 def chunk_rows(df: pd.DataFrame, lo: int, n: int) -> pd.DataFrame:
@@ -165,24 +187,36 @@ def daily_quantities(snap: pd.DataFrame, n_portfolios: int, keys: np.ndarray, da
     return out
 
 
+def coded(names: Sequence[str], codes: np.ndarray) -> pa.DictionaryArray:
+    """A string column given as positions into a few distinct ``names`` (no per-row Python strings)."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
+                                          pa.array(np.asarray(list(names), dtype=object), type=pa.string()))
+
+
+def _text(x) -> pa.DictionaryArray:
+    if isinstance(x, pa.DictionaryArray):
+        return x
+    # One type for every result column (dictionary of strings), so chunks and parts concatenate.
+    uniq, inv = np.unique(np.asarray(x, dtype=object).astype(str), return_inverse=True)
+    return coded(uniq, inv.reshape(-1))
+
+
 def results_frame(pids, items, metrics, values) -> pa.Table:
     """Long result rows (portfolio_id, item, metric, value) from parallel arrays, as an Arrow table.
 
     Arrow rather than pandas: building and inserting thousands of string rows
-    through pandas costs more than computing them.
+    through pandas costs more than computing them. String columns are either
+    arrays of strings or ``coded`` (positions into a short list of names).
     """
-    def text(x):
-        return pa.array(np.asarray(x, dtype=object), type=pa.string())
-
-    return pa.table({"portfolio_id": text(pids), "item": text(items), "metric": text(metrics),
+    return pa.table({"portfolio_id": _text(pids), "item": _text(items), "metric": _text(metrics),
                      "value": pa.array(np.asarray(values, dtype=float), type=pa.float64())})
 
 
 def grid_results(pids: Sequence[str], metrics: Sequence[str], values: np.ndarray, item: str = "") -> pa.Table:
     """Rows for a (portfolios x metrics) array of portfolio-level values."""
     p, m = values.shape
-    return results_frame(np.repeat(np.asarray(list(pids), dtype=object), m), np.full(p * m, item, dtype=object),
-                         np.tile(np.asarray(list(metrics), dtype=object), p), values.ravel())
+    return results_frame(coded(pids, np.repeat(np.arange(p), m)), coded([item], np.zeros(p * m)),
+                         coded(metrics, np.tile(np.arange(m), p)), values.ravel())
 
 
 def concat_results(tables: Sequence[pa.Table]) -> pa.Table:
