@@ -14,8 +14,10 @@ portfolios per second. Run::
 """
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import empyrical
@@ -29,6 +31,7 @@ from risk.store import connect
 from risk.synth import SynthConfig, generate
 
 SOURCE_SECONDS = {"var": 1.81, "brinson": 1.05, "campisi": 13.62, "stress": 15.3}
+GOAL_SPEEDUP = 100
 RESULTS: dict[str, dict[str, float]] = {}
 
 
@@ -52,15 +55,31 @@ def _run(con, job, pids, **kw):
     return s
 
 
+ROUNDS = 9  # best of N: the machine is shared, the minimum is the least disturbed run
+
+
 def _bench(benchmark, con, job, pids, params=None):
     _run(con, job, pids, params=params)  # warm caches (first queries, lazy imports)
-    benchmark.pedantic(lambda: _run(con, job, pids, params=params), rounds=7, iterations=1)
+    cpu: list[float] = []
+
+    def once():
+        c0 = time.process_time()  # CPU of this process (all its threads): what load on the machine inflates least
+        _run(con, job, pids, params=params)
+        cpu.append(time.process_time() - c0)
+
+    benchmark.pedantic(once, rounds=ROUNDS, iterations=1)
     best = benchmark.stats.stats.min
-    RESULTS.setdefault(job, {})["ours"] = best
-    benchmark.extra_info.update(portfolios=len(pids), seconds=best, source_seconds=SOURCE_SECONDS[job],
-                                speedup_vs_source=SOURCE_SECONDS[job] / best)
-    print(f"\n{job}: {len(pids)} portfolios in {best * 1e3:.1f} ms end to end "
-          f"({SOURCE_SECONDS[job] / best:.0f}x the source's {SOURCE_SECONDS[job]} s)")
+    goal = SOURCE_SECONDS[job] / GOAL_SPEEDUP
+    RESULTS.setdefault(job, {}).update(ours=best, cpu=min(cpu), cpu_median=float(np.median(cpu)),
+                                       wall_median=benchmark.stats.stats.median)
+    benchmark.extra_info.update(portfolios=len(pids), seconds=best, cpu_seconds=min(cpu), source_seconds=SOURCE_SECONDS[job],
+                                speedup_vs_source=SOURCE_SECONDS[job] / best,
+                                cpu_speedup_vs_source=SOURCE_SECONDS[job] / min(cpu), goal_seconds=goal)
+    print(f"\n{job}: {len(pids)} portfolios, best of {ROUNDS}: wall {best * 1e3:.1f} ms "
+          f"(median {benchmark.stats.stats.median * 1e3:.1f}), CPU {min(cpu) * 1e3:.1f} ms "
+          f"(median {np.median(cpu) * 1e3:.1f}); vs the source's {SOURCE_SECONDS[job]} s: "
+          f"{SOURCE_SECONDS[job] / best:.0f}x wall, {SOURCE_SECONDS[job] / min(cpu):.0f}x CPU (goal {GOAL_SPEEDUP}x = "
+          f"{goal * 1e3:.1f} ms)")
 
 
 def _results(con, job, pids):
@@ -337,17 +356,20 @@ def test_var_10k_in_process(benchmark, many):
 
 def test_zz_summary():
     """Print the ratios (peer / ours) and the speed-ups against the source's reported times."""
-    lines = ["", "job        ours (ms)   peer (ms)   peer/ours   source (s)   source/ours"]
+    lines = ["", "job        wall (ms)   CPU (ms)   peer (ms)   peer/ours   source (s)   source/wall   source/CPU   goal (ms)"]
     for job in ("var", "brinson", "campisi", "stress"):
         r = RESULTS.get(job, {})
         if "ours" in r:
             peer = r.get("peer", float("nan"))
-            lines.append(f"{job:<10} {r['ours'] * 1e3:9.1f}   {peer * 1e3:9.1f}   {peer / r['ours']:9.1f}   "
-                         f"{SOURCE_SECONDS[job]:10.2f}   {SOURCE_SECONDS[job] / r['ours']:10.0f}x")
+            lines.append(f"{job:<10} {r['ours'] * 1e3:9.1f}   {r['cpu'] * 1e3:8.1f}   {peer * 1e3:9.1f}   {peer / r['ours']:9.1f}   "
+                         f"{SOURCE_SECONDS[job]:10.2f}   {SOURCE_SECONDS[job] / r['ours']:10.0f}x   "
+                         f"{SOURCE_SECONDS[job] / r['cpu']:9.0f}x   {SOURCE_SECONDS[job] / GOAL_SPEEDUP * 1e3:9.1f}")
     if "var-cold" in RESULTS:
         lines.append(f"var, opening the file each run: {RESULTS['var-cold']['ours'] * 1e3:.1f} ms")
     if "var-10k" in RESULTS:
         r = RESULTS["var-10k"]
         lines.append(f"VaR 10k portfolios: Dask {N_MANY / r.get('dask', float('nan')):,.0f}/s, "
                      f"in-process {N_MANY / r.get('sync', float('nan')):,.0f}/s")
+    lines.append("load average (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+                 + f" on {os.cpu_count()} CPUs; wall is inflated by other processes, CPU time much less")
     print("\n".join(lines))

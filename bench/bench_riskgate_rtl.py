@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from riskgate_rtl_fixtures import CODES, fitting_accounts, accounts_frame, cpu_gate, instruments_frame, random_stream, rtl_gate, validated  # noqa: E402
+from riskgate_rtl_fixtures import CODES, reference_of, fitting_accounts, accounts_frame, cpu_gate, instruments_frame, random_stream, rtl_gate, validated  # noqa: E402
 
 from sim.toolchain import have_synth_tools, have_verilator  # noqa: E402
 
@@ -40,7 +40,7 @@ def workload():
     pos = pd.DataFrame([dict(account=ids[i], code=CODES[i % 6], available=10**6, frozen=0, pending=0)
                         for i in range(0, 40, 2)])
     tables = validated(instruments_frame(), accounts_frame(ids, rng), pos)
-    return tables, random_stream(N, 21, ids, eod_every=700)
+    return tables, random_stream(N, 21, ids, eod_every=250, model=reference_of(tables))
 
 
 @pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")

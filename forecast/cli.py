@@ -28,6 +28,7 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--step", type=float, default=d.step, help="fusion weight grid step on the simplex")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (training is deterministic under it)")
     p.add_argument("--threads", type=int, default=d.threads, help="PyTorch CPU threads")
+    p.add_argument("--no-refit", action="store_true", help="keep SVR/Seq2Seq as trained before the validation window")
 
 
 def _config(args, data: str):
@@ -37,7 +38,7 @@ def _config(args, data: str):
     mv = args.min_volume if args.min_volume is not None else (0.0 if data == "sp500" else Config().min_volume)
     return Config().with_(models=models, min_volume=mv, val_days=args.val_days, test_days=args.test_days,
                           folds=args.folds, train_days=args.train_days, epochs=args.epochs, hidden=args.hidden,
-                          step=args.step, seed=args.seed, threads=args.threads)
+                          step=args.step, seed=args.seed, threads=args.threads, refit=not args.no_refit)
 
 
 def _load(data: str, calendar: str | None, seed: int = 0):

@@ -10,7 +10,7 @@ from kernels import riskgate_tables as T
 
 # One geometry for every RTL test, so the session builds the model once: small
 # enough that buckets fill and collide in a 100k-message stream.
-GEOM = dict(accounts=16, positions=64, orders=128, instruments=16, ways=4)
+GEOM = dict(accounts=16, positions=64, orders=128, instruments=256, ways=4)
 CPU_GEOM = dict(account_buckets=16, position_buckets=64, order_buckets=128, ways=4)
 
 CODES = [600000, 600036, 601318, 688981, 1, 2594, 300750, 600519, 2, 600004, 300059, 688111]
@@ -53,7 +53,9 @@ def accounts_frame(ids, rng: np.random.Generator) -> pd.DataFrame:
     rows = []
     for i, a in enumerate(ids):
         rows.append(dict(account=int(a), status=(1 if i % 13 == 7 else 2 if i % 11 == 5 else 0),
-                         cash=int(rng.integers(0, 3_000_000_000)) * (1000 if i < 2 else 1), cash_frozen=0,
+                         cash=(int(rng.integers(0, 3_000_000_000)) * 1000 if i < 2 else
+                               int(rng.integers(0, 300_000)) if i % 3 == 2 else int(rng.integers(0, 3_000_000_000))),
+                         cash_frozen=0,
                          max_order_qty=int(rng.choice([5_000, 100_000, 2**31 - 1])),
                          max_order_value=int(rng.choice([2_000_000, 50_000_000, 2**62 - 1])),
                          # the two hottest accounts are market makers: no throttle, deep pockets
@@ -92,9 +94,12 @@ def zipf_index(rng: np.random.Generator, n: int, size: int, a: float = 1.3) -> n
     return (rng.zipf(a, size) - 1) % n
 
 
-def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 400):
+def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 400, model=None):
     """A hazard-dense message stream: Zipf-hot accounts and codes, cancels/fills of the most recent orders,
-    reused ids, bad messages, day boundaries. Returns a MESSAGE_DTYPE array."""
+    reused ids, bad messages, day boundaries. Returns a MESSAGE_DTYPE array.
+
+    With ``model`` (a kernels.riskgate_model.ReferenceGate of the same tables) the generator follows
+    which orders are open, so that part of the cancels close old orders and the book does not only grow."""
     rng = np.random.default_rng(seed)
     msgs = S.empty_messages(n)
     kind = rng.random(n)
@@ -102,11 +107,13 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
     code_i = zipf_index(rng, len(codes), n)
     ts = np.cumsum(rng.choice([0, 0, 1, 3, 250, 1_000_000], n, p=[.3, .2, .2, .15, .1, .05])).astype(np.uint64)
     next_id = 1
+    hot_last = None
     recent: list[int] = []
-    hot_open: list[int] = []
     ins = instruments_frame(codes)
     refs = dict(zip(ins["code"], ins["ref_price"]))
     for i in range(n):
+        if model is not None and i:
+            model.step(*(int(msgs[i - 1][f]) for f in S.MESSAGE_FIELDS))
         k = kind[i]
         m = msgs[i]
         m["ts_us"] = ts[i]
@@ -144,8 +151,9 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
             m["qty"] = int(rng.choice([100, 200, 37, 1000, 0, -5, 10**6]))
         elif k < 0.82:  # CANCEL: of an order just sent, or of any earlier one (so old orders close too)
             m["type"] = S.MSG_CANCEL
-            if hot_open and rng.random() < 0.7:  # the oldest hot order: old orders close too
-                m["order_id"] = hot_open.pop(0)
+            if model is not None and model.orders and rng.random() < 0.8:  # any open order: old ones close too
+                book = list(model.orders)
+                m["order_id"] = book[int(rng.integers(0, len(book)))]
             elif recent:
                 m["order_id"] = recent[-1 - min(int(rng.zipf(1.5)) - 1, len(recent) - 1)]
             else:
@@ -161,12 +169,16 @@ def random_stream(n: int, seed: int, account_ids, codes=CODES, eod_every: int = 
             else:
                 m["type"] = S.MSG_NEW
                 m["ts_us"] = np.uint64(2**63 + 5)
+        elif hot_last is not None and rng.random() < 0.6:  # close the hot order just sent: an order hazard
+            m["type"], m["order_id"] = (S.MSG_CANCEL, hot_last) if rng.random() < 0.5 else (S.MSG_FILL, hot_last)
+            m["qty"] = 100
+            hot_last = None
         else:  # a buy of the hottest account on the hottest code: read-modify-write hazards back to back
             m["type"] = S.MSG_NEW
+            hot_last = next_id
             m["account"], m["code"], m["side"] = account_ids[0], codes[0], 1 + (rng.random() < 0.3)
             m["price"], m["qty"], m["order_id"] = refs[codes[0]], 100, next_id
             recent.append(next_id)
-            hot_open.append(next_id)
             next_id += 1
     return msgs
 
@@ -196,6 +208,14 @@ def cpu_slots(cpu) -> dict[str, np.ndarray]:
         "o_account": cpu.a_kt[od[:, K.O_ASLOT], 0], "o_code": cpu.p_kc[od[:, K.O_PSLOT], 1].astype(np.int64) - 1,
         "day": np.array([day], dtype=np.int64),
     }
+
+
+def reference_of(tables):
+    """A kernels.riskgate_model.ReferenceGate loaded with validated column dicts (for random_stream's model)."""
+    from kernels.riskgate_model import ReferenceGate
+
+    rows = [pd.DataFrame(t).to_dict("records") for t in tables[:3]]
+    return ReferenceGate.from_tables(*rows)
 
 
 def compare_tables(cpu, rtl_raw: dict) -> list[str]:

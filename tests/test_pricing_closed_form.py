@@ -21,7 +21,8 @@ def test_never_ki_never_ko_is_coupon_annuity(method, ki_obs, ki_bar):
     note = Snowball(coupon=0.1, ko_barrier=20.0, ki_barrier=ki_bar, ki_observation=ki_obs, maturity_days=252)
     r = price(note, MKT, method=method, paths=20_000, backend="cpu")
     exact = _annuity(0.1, 252, 252, MKT.rate)
-    assert r.price == pytest.approx(exact, rel=1e-7)
+    # MC is exact here; the PDE's daily implicit start-up steps leave a first-order time error
+    assert r.price == pytest.approx(exact, rel=1e-9 if method == "mc" else 1e-6)
     assert r.ko_probability == pytest.approx(0.0, abs=1e-9)
     assert r.expected_life_years == pytest.approx(1.0, rel=1e-7)
 

@@ -15,7 +15,7 @@ import pytest
 
 from kernels import riskgate_spec as S
 from sim.toolchain import have_verilator
-from riskgate_rtl_fixtures import (CODES, fitting_accounts, fitting_positions, accounts_frame, compare_tables, cpu_gate, instruments_frame,
+from riskgate_rtl_fixtures import (CODES, fitting_accounts, fitting_positions, reference_of, accounts_frame, compare_tables, cpu_gate, instruments_frame,
                                          random_stream, rtl_gate, validated)
 
 pytestmark = [pytest.mark.rtl, pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")]
@@ -34,7 +34,7 @@ def _setup(seed: int, n_accounts: int = 40):
 @pytest.mark.parametrize("seed", [11])
 def test_100k_random_stream_equals_numba(seed):
     ids, tables = _setup(seed)
-    msgs = random_stream(100_000, seed, ids, eod_every=700)
+    msgs = random_stream(100_000, seed, ids, eod_every=250, model=reference_of(tables))
     cpu = cpu_gate()
     cpu.load(*tables)
     rtl = rtl_gate()
@@ -47,7 +47,7 @@ def test_100k_random_stream_equals_numba(seed):
     # the stream exercised every reason code, and accepted plenty
     counts = np.bincount(d_rtl["reason"], minlength=len(S.Reason))
     assert (counts > 0).all(), dict(zip(S.REASON_NAMES, counts.tolist()))
-    assert d_rtl["accepted"].mean() > 0.2
+    assert d_rtl["accepted"].mean() > 0.25
     # one message per clock except the rare order-id holds: cycles = messages + holds + latency
     res = rtl.last_stream
     holds = rtl.regmap.read_value(rtl.dev, "HOLDS")
@@ -61,7 +61,7 @@ def test_100k_random_stream_equals_numba(seed):
 def test_back_pressure_changes_nothing():
     """dec_out.ready dropped at random freezes the pipeline; decisions and tables stay the Numba kernel's."""
     ids, tables = _setup(5)
-    msgs = random_stream(3000, 5, ids, eod_every=300)
+    msgs = random_stream(3000, 5, ids, eod_every=300, model=reference_of(tables))
     cpu = cpu_gate()
     cpu.load(*tables)
     rtl = rtl_gate()

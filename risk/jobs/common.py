@@ -197,8 +197,8 @@ def _text(x) -> pa.DictionaryArray:
     if isinstance(x, pa.DictionaryArray):
         return x
     # One type for every result column (dictionary of strings), so chunks and parts concatenate.
-    uniq, inv = np.unique(np.asarray(x, dtype=object).astype(str), return_inverse=True)
-    return coded(uniq, inv.reshape(-1))
+    d = pa.array(np.asarray(x, dtype=object), type=pa.string()).dictionary_encode()
+    return pa.DictionaryArray.from_arrays(d.indices.cast(pa.int32()), d.dictionary)
 
 
 def results_frame(pids, items, metrics, values) -> pa.Table:

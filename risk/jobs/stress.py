@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from risk.jobs.common import concat_results, daily_matrix, dense_positions, holdings_asof, results_frame
+from risk.jobs.common import coded, concat_results, daily_matrix, dense_positions, holdings_asof, results_frame
 from risk.store import trading_days
 from risk.stress import historical_stress, position_returns, scenarios_from_rows
 
@@ -56,24 +56,27 @@ def compute(shared, payload, params) -> pa.Table:
     sr, ids = shared["scenario_returns"], shared["asset_ids"]
     total = mv.T @ sr  # portfolios x scenarios in one product
     nav = mv.sum(axis=0)
-    k = len(names)
-    frames = [results_frame(np.repeat(pids, k + 1), np.full(len(pids) * (k + 1), "", dtype=object),
-                            np.tile(np.r_[names, ["nav"]], len(pids)),
+    k, n_p = len(names), len(pids)
+    # String columns go as positions into the short lists of ids and names: no per-row Python strings.
+    frames = [results_frame(coded(pids, np.repeat(np.arange(n_p), k + 1)), coded([""], np.zeros(n_p * (k + 1))),
+                            coded(np.r_[names, ["nav"]], np.tile(np.arange(k + 1), n_p)),
                             np.column_stack([total, nav]).ravel())]
     if params["positions"]:
         a, p = np.nonzero(mv)
         imp = sr[a] * mv[a, p][:, None]  # held positions x scenarios
-        frames.append(results_frame(np.repeat(pids[p], k), np.repeat(ids[a], k), np.tile(names, len(a)), imp.ravel()))
+        frames.append(results_frame(coded(pids, np.repeat(p, k)), coded(ids, np.repeat(a, k)),
+                                    coded(names, np.tile(np.arange(k), len(a))), imp.ravel()))
     hw, nw = params["hist_window"], params["n_worst"]
     starts, port, posp = historical_stress(shared["returns"], mv, window=hw, n_worst=nw)
     days = shared["days"]
     for i in range(nw):
-        ok = starts[i] >= 0
-        win = np.array([f"{days[s]}/{days[s + hw - 1]}" if s >= 0 else "" for s in starts[i]], dtype=object)
-        frames.append(results_frame(pids[ok], win[ok], np.full(ok.sum(), f"hist_worst_{i + 1}", dtype=object), port[i][ok]))
+        ok = np.flatnonzero(starts[i] >= 0)
+        metric = coded([f"hist_worst_{i + 1}"], np.zeros(len(ok)))
+        win = np.array([f"{days[s]}/{days[s + hw - 1]}" for s in starts[i][ok]], dtype=object)
+        frames.append(results_frame(coded(pids, ok), win, metric, port[i][ok]))
         if params["positions"]:
             a, p = np.nonzero(mv[:, ok])
-            frames.append(results_frame(pids[ok][p], ids[a], np.full(len(a), f"hist_worst_{i + 1}", dtype=object),
+            frames.append(results_frame(coded(pids, ok[p]), coded(ids, a), coded([f"hist_worst_{i + 1}"], np.zeros(len(a))),
                                         posp[i][:, ok][a, p]))
     return concat_results(frames)
 

@@ -29,7 +29,7 @@ def _scenario():
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))  # the shared test fixtures
     from host.riskgate_rtl import place_tables
-    from riskgate_rtl_fixtures import CODES, fitting_accounts, accounts_frame, instruments_frame, random_stream, validated
+    from riskgate_rtl_fixtures import CODES, reference_of, fitting_accounts, accounts_frame, instruments_frame, random_stream, validated
     import pandas as pd
 
     rng = np.random.default_rng(GEOM.get("seed", 1))
@@ -37,8 +37,8 @@ def _scenario():
     pos = pd.DataFrame([dict(account=ids[i], code=CODES[i % 4], available=1000, frozen=0, pending=0) for i in range(10)])
     tables = validated(instruments_frame(), accounts_frame(ids, rng), pos)
     g = Geometry(**{k: v for k, v in GEOM.items() if k != "seed"})
-    return g, tables, place_tables(g, *tables[:3], None), random_stream(GEOM.get("n", 600), GEOM.get("seed", 1), ids,
-                                                                          eod_every=150)
+    msgs = random_stream(GEOM.get("n", 600), GEOM.get("seed", 1), ids, eod_every=150, model=reference_of(tables))
+    return g, tables, place_tables(g, *tables[:3], None), msgs
 
 
 async def _load(csr, rm, rows):
