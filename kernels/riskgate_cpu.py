@@ -54,14 +54,16 @@ class CpuGate:
             raise ValueError(f"ways: must be >= 1, got {ways}")
         self.ways = ways
         self.i_index = np.full(N_CODES, -1, dtype=np.int32)
-        self.i_data = np.zeros((0, K.I_FIELDS), dtype=np.int64)
+        self.i_data = K.aligned_zeros((0, K.I_FIELDS), np.int64)
         na, npn, no = account_buckets * ways, position_buckets * ways, order_buckets * ways
-        self.a_kt = np.zeros((na, 2), dtype=np.uint64)
-        self.a_data = np.zeros((na, K.A_FIELDS), dtype=np.int64)
-        self.p_kc = np.zeros((npn, 2), dtype=np.uint64)
-        self.p_data = np.zeros((npn, K.P_FIELDS), dtype=np.int64)
-        self.o_kt = np.zeros((no, 2), dtype=np.uint64)
-        self.o_data = np.zeros((no, K.O_FIELDS), dtype=np.int64)
+        # cache-line aligned, so a bucket's first 4 (key, tag) ways and each record sit in the
+        # fewest lines (see riskgate_numba's record layouts)
+        self.a_kt = K.aligned_zeros((na, 2), np.uint64)
+        self.a_data = K.aligned_zeros((na, K.A_FIELDS), np.int64)
+        self.p_kc = K.aligned_zeros((npn, 2), np.uint64)
+        self.p_data = K.aligned_zeros((npn, K.P_FIELDS), np.int64)
+        self.o_kt = K.aligned_zeros((no, 2), np.uint64)
+        self.o_data = K.aligned_zeros((no, K.O_FIELDS), np.int64)
         self.day = np.zeros(1, dtype=np.int64)
 
     # ------------------------------------------------------------------ load
@@ -72,9 +74,10 @@ class CpuGate:
         self.i_index[:] = -1
         self.i_index[codes] = np.arange(len(codes), dtype=np.int32)
         cols = ("status", "ref_price", "limit_up", "limit_down", "lot", "cage_bps", "fee_q16")
-        self.i_data = np.zeros((len(codes), K.I_FIELDS), dtype=np.int64)
+        self.i_data = K.aligned_zeros((len(codes), K.I_FIELDS), np.int64)
         for j, c in enumerate(cols):
             self.i_data[:, j] = np.asarray(instruments[c], dtype=np.int64)
+        self.i_data[:, K.I_LOT_M] = [K.lot_reciprocal(x) for x in self.i_data[:, K.I_LOT]]
         a_ids = np.asarray(accounts["account"], dtype=np.uint64)
         a_cols = ("status", "cash", "cash_frozen", "max_order_qty", "max_order_value", "max_orders_per_window",
                   "window_us")
@@ -120,7 +123,7 @@ class CpuGate:
                                      f"in its bucket ({o_nb} buckets x {self.ways} ways)")
             # opened before the gate started: a day number that is never today
             self.o_kt[free] = (ids[i], (np.uint64(LOADED_ORDER_DAY) << np.uint64(2)) | np.uint64(K.O_OPEN_STATE))
-            self.o_data[free] = (int(orders["side"][i]), int(orders["price"][i]), int(orders["open_qty"][i]),
+            self.o_data[free, :K.O_ISLOT + 1] = (int(orders["side"][i]), int(orders["price"][i]), int(orders["open_qty"][i]),
                                  int(orders["frozen_cash"][i]), a, p, self.i_index[code])
 
     # --------------------------------------------------------------- process

@@ -25,25 +25,27 @@ from numba import njit
 
 from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
-from kernels.prefetch import prefetch_row
+from kernels.prefetch import prefetch_at, prefetch_row
 
 
 def _drop_stale_cache() -> None:
-    """Delete this module's (and riskgate_cpu's) Numba cache when the table or spec module changed.
+    """Delete this module's (and riskgate_cpu's, riskgate_single's) Numba cache when a module it depends on changed.
 
     Numba keys a cached function on its own file only; the kernel inlines the
     hash of riskgate_tables.py, so a changed hash would otherwise keep running
     the old placement from cache and silently disagree with the RTL.
     """
     here = Path(__file__).resolve().parent
-    deps = [here / "riskgate_tables.py", here / "riskgate_spec.py", here / "riskgate_numba.py"]
+    deps = [here / "riskgate_tables.py", here / "riskgate_spec.py", here / "riskgate_numba.py", here / "prefetch.py"]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in deps if p.exists())).hexdigest()
     cache_dir = here / "__pycache__"
     stamp = cache_dir / "riskgate_numba.deps.sha256"
     try:
         if stamp.exists() and stamp.read_text() == digest:
             return
-        for f in list(cache_dir.glob("riskgate_numba.*.nb[ic]")) + list(cache_dir.glob("riskgate_cpu.*.nb[ic]")):
+        # riskgate_cpu and riskgate_single inline this module's helpers and record widths
+        for f in [f for m in ("riskgate_numba", "riskgate_cpu", "riskgate_single")
+                  for f in cache_dir.glob(f"{m}.*.nb[ic]")]:
             f.unlink(missing_ok=True)
         cache_dir.mkdir(exist_ok=True)
         stamp.write_text(digest)
@@ -54,29 +56,56 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 # ---- record layouts (columns of the int64 record matrices) ----------------
-# instruments (row = i_index[code])
-I_STATUS, I_REF, I_UP, I_DOWN, I_LOT, I_CAGE, I_FEE = range(7)
-I_FIELDS = 7
-# accounts
+# Record widths are padded so a record never straddles more cache lines than it must:
+# every table array starts on a 128-byte boundary (``aligned_zeros``), instruments and
+# orders are 64 bytes (one line), positions 32 bytes (two per line), accounts 128 bytes
+# (nine int64 fields need two lines; padding keeps them one adjacent-line pair).
+# instruments (row = i_index[code]); I_LOT_M: lot reciprocal m + (l << 40), so the
+# lot check needs no division (riskgate_tables.reciprocal, as the RTL's lot_m/lot_l)
+I_STATUS, I_REF, I_UP, I_DOWN, I_LOT, I_CAGE, I_FEE, I_LOT_M = range(8)
+I_FIELDS = 8
+# accounts (columns 9..15 padding)
 A_STATUS, A_CASH, A_CFROZEN, A_MAXQ, A_MAXV, A_MAXN, A_WIN_US, A_WIN, A_COUNT = range(9)
-A_FIELDS = 9
+A_FIELDS = 16
 # positions (P_DAY: the day P_PENDING belongs to)
 P_AVAIL, P_FROZEN, P_PENDING, P_DAY = range(4)
 P_FIELDS = 4
-# orders
+# orders (column 7 padding)
 O_SIDE, O_PRICE, O_OPEN, O_FCASH, O_ASLOT, O_PSLOT, O_ISLOT = range(7)
-O_FIELDS = 7
+O_FIELDS = 8
+ALIGN = 128  # bytes: an adjacent-line pair
+
+
+def aligned_zeros(shape, dtype) -> np.ndarray:
+    """Zeroed C-contiguous array whose first byte sits on an ``ALIGN``-byte boundary.
+
+    malloc hands large blocks back 16 bytes past a page boundary, which would make
+    every 4-way key group and every other position record straddle two lines.
+    """
+    dt = np.dtype(dtype)
+    n = int(np.prod(shape, dtype=np.int64))
+    buf = np.zeros(n * dt.itemsize + ALIGN, dtype=np.uint8)
+    off = -buf.ctypes.data % ALIGN
+    return buf[off:off + n * dt.itemsize].view(dt).reshape(shape)
 # order slot states (low two bits of the tag)
 O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
 
 # Software pipeline over the batch: message i + PREFETCH_BUCKETS has its bucket lines
 # prefetched; message i + PREFETCH_RECORDS (buckets now cached) is scanned and its
 # record rows prefetched; message i is decided. Each stage hides one DRAM latency.
-PREFETCH_BUCKETS = 16
-PREFETCH_RECORDS = 8
+PREFETCH_BUCKETS = 1000000000
+PREFETCH_RECORDS = 1000000000
+# CANCEL/FILL reach their account and position rows through the order record: message
+# i + PREFETCH_REFS reads that (prefetched, now cached) record and prefetches them.
+PREFETCH_REFS = 1000000000
 # Every kernel function below is compiled with _nrt=False: they only read and write
 # arrays the caller owns, and Numba's reference counting of array arguments (an
 # atomic increment and decrement per array per call) cost more than the checks.
+# PREFIX: every insert (load or run time) takes the lowest free way, and a written
+# way's tag never returns to 0 (accounts and positions are never deleted; an order
+# way only turns closed or stale, which keeps a nonzero tag). So the ways with a
+# nonzero tag are a prefix of the bucket, and a scan may stop at the first zero
+# tag: usually the bucket's first cache line, whatever W is.
 COUNT_CAP = 2**16  # the throttle count saturates here (see riskgate_model.COUNT_CAP)
 TS_LIMIT = 2**63
 
@@ -85,6 +114,20 @@ TS_LIMIT = 2**63
 def fee(v: int, fee_q16: int) -> int:
     """``(v * fee_q16 + 65535) >> 16`` for v < 2**62 without a 78-bit product."""
     return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65535) >> 16)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def lot_multiple(qty: int, lot_ml: int) -> bool:
+    """``qty % lot == 0`` for 0 < qty < 2**31 from the packed reciprocal ``m + (l << 40)`` (no division)."""
+    m = np.uint64(lot_ml & 0xFFFFFFFFFF)
+    bits = np.uint64((lot_ml >> 40) + 31)
+    return ((np.uint64(qty) * m) & ((np.uint64(1) << bits) - np.uint64(1))) < m
+
+
+def lot_reciprocal(lot: int) -> int:
+    """Packed ``m + (l << 40)`` of :func:`riskgate_tables.reciprocal` for ``lot`` (n = 31 bits)."""
+    m, l = T.reciprocal(int(lot), 31)
+    return m + (l << 40)
 
 
 @njit(cache=True, _nrt=False)
@@ -101,6 +144,11 @@ def order_scan(o_kt, ways, nb, order_id, day):
     for w in range(ways):
         s = base + w
         tag = o_kt[s, 1]
+        if tag == 0:
+            # never written: every later way is unwritten too (see PREFIX below)
+            if free < 0:
+                free = s
+            break
         st = tag & np.uint64(3)
         live = st == O_OPEN_STATE or tag == closed_today
         if live:
@@ -117,7 +165,9 @@ def account_find(a_kt, ways, nb, account):
     base = T.account_bucket(account, nb) * ways
     for w in range(ways):
         s = base + w
-        if a_kt[s, 1] != 0 and a_kt[s, 0] == account:
+        if a_kt[s, 1] == 0:
+            return -1  # PREFIX: no used way after an unused one
+        if a_kt[s, 0] == account:
             return s
     return -1
 
@@ -132,9 +182,8 @@ def position_scan(p_kc, ways, nb, account, code):
         s = base + w
         c = p_kc[s, 1]
         if c == 0:
-            if free < 0:
-                free = s
-        elif c == tag and p_kc[s, 0] == account:
+            return -1, s  # PREFIX: rows are never deleted, so the first empty way ends the bucket
+        if c == tag and p_kc[s, 0] == account:
             return s, free
     return -1, free
 
@@ -186,6 +235,15 @@ def process_batch(
         if j < n:
             _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
                               a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb)
+        j = i + PREFETCH_REFS
+        if j < n:
+            tj = mtype[j]
+            if tj == S.MSG_CANCEL or tj == S.MSG_FILL:
+                s, _ = order_scan(o_kt, o_ways, o_nb, morder[j], day)
+                if s >= 0:
+                    prefetch_row(a_data, o_data[s, O_ASLOT])
+                    prefetch_at(a_data, o_data[s, O_ASLOT], A_COUNT)
+                    prefetch_row(p_data, o_data[s, O_PSLOT])
         t = mtype[i]
         reason = S.MALFORMED
         if mts[i] >= np.uint64(TS_LIMIT):
@@ -208,18 +266,22 @@ def process_batch(
 
 @njit(cache=True, inline="always", _nrt=False)
 def _prefetch_buckets(t, account, code, order_id, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb):
-    # Touch the key rows of the buckets a later message will scan (4 (key, tag) rows per 64-byte line).
+    # Touch the first two lines (8 ways) of each bucket a later message will scan: by PREFIX
+    # a scan stops at the first unwritten way, so the lines past it are rarely read.
     if t == S.MSG_NEW or t == S.MSG_CANCEL or t == S.MSG_FILL:
         base = T.order_bucket(order_id, o_nb) * o_ways
-        for w in range(0, o_ways, 4):
-            prefetch_row(o_kt, base + w)
+        prefetch_row(o_kt, base)
+        if o_ways > 4:
+            prefetch_row(o_kt, base + 4)
         if t == S.MSG_NEW:
             base = T.account_bucket(account, a_nb) * a_ways
-            for w in range(0, a_ways, 4):
-                prefetch_row(a_kt, base + w)
+            prefetch_row(a_kt, base)
+            if a_ways > 4:
+                prefetch_row(a_kt, base + 4)
             base = T.position_bucket(account, code, p_nb) * p_ways
-            for w in range(0, p_ways, 4):
-                prefetch_row(p_kc, base + w)
+            prefetch_row(p_kc, base)
+            if p_ways > 4:
+                prefetch_row(p_kc, base + 4)
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -236,11 +298,16 @@ def _prefetch_records(t, account, code, order_id, day, n_codes, i_index, i_data,
             a = account_find(a_kt, a_ways, a_nb, account)
             if a >= 0:
                 prefetch_row(a_data, a)
-            p, _ = position_scan(p_kc, p_ways, p_nb, account, code)
+                prefetch_at(a_data, a, A_COUNT)  # the record's second line
+            p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
             if p >= 0:
                 prefetch_row(p_data, p)
+            elif p_free >= 0:
+                prefetch_row(p_data, p_free)
             if code < n_codes:
-                prefetch_row(i_index, code)
+                ins = i_index[code]  # the index lines of traded codes stay cached
+                if ins >= 0:
+                    prefetch_row(i_data, ins)
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -317,10 +384,16 @@ def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
             reason = S.ACCOUNT_BLOCKED
             break
         # 4. THROTTLED: counts every NEW that gets here
-        w = np.int64(ts) // a_data[a, A_WIN_US]
-        if w != a_data[a, A_WIN]:
-            a_data[a, A_WIN] = w
-            a_data[a, A_COUNT] = 0
+        # ts < 2**63 here. The current window starts at win * win_us <= an earlier ts,
+        # so it does not overflow; inside it, no division is needed.
+        wus = a_data[a, A_WIN_US]
+        start = a_data[a, A_WIN] * wus
+        its = np.int64(ts)
+        if its < start or its - start >= wus:
+            w = its // wus
+            if w != a_data[a, A_WIN]:
+                a_data[a, A_WIN] = w
+                a_data[a, A_COUNT] = 0
         if a_data[a, A_COUNT] < COUNT_CAP:
             a_data[a, A_COUNT] += 1
         if a_data[a, A_COUNT] > a_data[a, A_MAXN]:
@@ -346,7 +419,7 @@ def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
         if p >= 0:
             position_normalise(p_data, p, day)
             available = p_data[p, P_AVAIL]
-        if qty % i_data[ins, I_LOT] != 0 and not (side == S.SIDE_SELL and qty == available):
+        if not lot_multiple(qty, i_data[ins, I_LOT_M]) and not (side == S.SIDE_SELL and qty == available):
             reason = S.LOT_SIZE
             break
         # 9. PRICE_LIMIT

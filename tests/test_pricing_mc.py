@@ -122,7 +122,7 @@ def test_seeds_give_independent_estimates():
 _THREAD_CODE = """
 from pricing import Snowball, Market, price
 import numba
-r = price(Snowball(), Market(vol=0.25), paths=300_001, seed=99, backend="cpu", greeks=True)
+r = price(Snowball(), Market(vol=0.25), paths=100_001, seed=99, backend="cpu", greeks=True)
 print(numba.get_num_threads(), r.price.hex(), r.stderr.hex(), r.ko_probability.hex(),
       *(float(v).hex() for v in r.greeks.values()), r.fair_coupon.hex())
 """

@@ -29,15 +29,16 @@ def _state():
 def _messages(ids) -> pd.DataFrame:
     rows = [
         dict(type="NEW", ts_us=1, order_id=100, account=ids[0], code=600000, side=1, price=500, qty=100),
-        dict(type="FILL", ts_us=2, order_id=7, qty=40),  # a loaded open buy order
-        dict(type="CANCEL", ts_us=3, order_id=8),  # a loaded open sell order
+        dict(type="FILL", ts_us=2, order_id=7, account=0, qty=40),  # a loaded open buy order
+        dict(type="CANCEL", ts_us=3, order_id=8, account=0),  # a loaded open sell order
         dict(type="NEW", ts_us=4, order_id=7, account=ids[0], code=600000, side=1, price=500, qty=100),  # open: dup
-        dict(type="EOD", ts_us=5),
+        dict(type="EOD", ts_us=5, account=0),
         dict(type="NEW", ts_us=6, order_id=101, account=ids[1], code=600036, side=2, price=637, qty=400),
-        dict(type="BOGUS", ts_us=7),
+        dict(type="BOGUS", ts_us=7, account=0),
         dict(type="NEW", ts_us=8, order_id=102, account=ids[0], code=600000, side=1, price=None, qty=100),
     ]
-    return pd.DataFrame(rows)
+    # every row carries an account, so the 64-bit ids stay integers (a missing value would make the column float)
+    return pd.DataFrame(rows).astype({"account": np.uint64})
 
 
 def test_rtl_backend_matches_cpu_backend():
@@ -78,7 +79,7 @@ def test_rtl_load_rejects_bad_rows_and_full_buckets():
     same = [c for c in range(600000, 700000) if T.py_instrument_slot(c, 256) == T.py_instrument_slot(600000, 256)][:5]
     many = pd.concat([ins, instruments_frame(codes=same[1:], halted=())], ignore_index=True)
     with pytest.raises(ValueError, match="instruments: table full"):
-        gate.load(many, acc, pos)
+        gate.load(many, acc, pos, orders)
 
 
 def test_register_map_and_counters():

@@ -24,7 +24,7 @@ class VerifyHarness(wiring.Component):
     """UnitsHarness ports + kernels k1 (1 lane) and k4 (4 lanes)."""
 
     def __init__(self):
-        members = {name: m for name, m in UnitsHarness().signature.members.items()}
+        members = dict(UnitsHarness.__annotations__)
         members.update({prefix: In(CSRBus) for prefix in KERNEL_LANES})
         super().__init__(members)
 

@@ -37,7 +37,7 @@ def load(con, date, chunks, params):
                          f"{off.iloc[0]:.8g}, must sum to 1")
     keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy())
     # Order assets by sector so a sector total is a contiguous reduceat, not a one-hot product.
-    sec = sector_of(con, keys).to_numpy(dtype=object)
+    sec = sector_of(con, keys)
     order = np.argsort(sec, kind="stable")
     keys, sec = keys[order], sec[order]
     starts = np.flatnonzero(np.r_[True, sec[1:] != sec[:-1]])
@@ -67,10 +67,18 @@ def load(con, date, chunks, params):
     return shared, out
 
 
-def sector_of(con, keys: np.ndarray) -> pd.Series:
-    """Sector of each asset key (``Unclassified`` when the assets table has none)."""
-    df = con.sql("SELECT asset_key, sector FROM assets").df().set_index("asset_key")
-    return df.sector.reindex(keys).fillna(UNCLASSIFIED)
+def sector_of(con, keys: np.ndarray) -> np.ndarray:
+    """Sector of each asset key (``Unclassified`` when the assets table has none), as an object array."""
+    keys = np.asarray(keys, dtype=np.int64)
+    res = con.execute("SELECT asset_key, sector FROM assets WHERE asset_key IN (SELECT unnest($keys))",
+                      {"keys": keys.tolist()}).fetchnumpy()
+    out = np.full(len(keys), UNCLASSIFIED, dtype=object)
+    sec = res["sector"]
+    vals = np.asarray(np.ma.getdata(sec), dtype=object)
+    known = ~np.ma.getmaskarray(sec) & np.array([v is not None for v in vals], dtype=bool)
+    got = np.asarray(res["asset_key"], dtype=np.int64)[known]
+    out[key_positions(keys, got)] = vals[known]
+    return out
 
 
 def _sector_weights_returns(q, close_prev, ret, starts):

@@ -34,13 +34,19 @@ def load(con, date, chunks, params):
     if bids:
         bw = benchmark_snapshots(con, bids, days[0].item(), days[-2].item())
     keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy()).astype(np.int64)
-    con.register("_keys", pd.DataFrame({"asset_key": keys}))
-    static = con.sql("""SELECT k.asset_key, a.asset_id, b.coupon_rate, b.maturity_date, a.asset_class
-                          FROM _keys k JOIN assets a USING (asset_key) LEFT JOIN bonds b ON b.asset_id = a.asset_id""").df()
-    static = static.set_index("asset_key").loc[keys]
-    if static.coupon_rate.isna().any():
-        bad = static.asset_id[static.coupon_rate.isna()].iloc[0]
-        raise ValueError(f"bonds: held asset {bad!r} is not a bond in the bonds table; Campisi takes bond portfolios")
+    # Keys go as one list parameter and come back as arrays (no registration, no pandas); reordered to ``keys``.
+    res = con.execute("""SELECT a.asset_key, a.asset_id, b.coupon_rate, b.maturity_date
+                           FROM assets a LEFT JOIN bonds b ON b.asset_id = a.asset_id
+                          WHERE a.asset_key IN (SELECT unnest($keys))""", {"keys": keys.tolist()}).fetchnumpy()
+    at = key_positions(np.asarray(res["asset_key"], dtype=np.int64), keys)
+    bond_ids = np.asarray(res["asset_id"], dtype=object)[at]
+    coupon = res["coupon_rate"]
+    missing = np.ma.getmaskarray(coupon)[at] | np.isnan(np.ma.filled(coupon.astype(float), np.nan)[at])
+    if missing.any():
+        raise ValueError(f"bonds: held asset {bond_ids[int(np.argmax(missing))]!r} is not a bond in the bonds table; "
+                         "Campisi takes bond portfolios")
+    coupon = np.ma.getdata(coupon).astype(float)[at]
+    maturity = np.asarray(np.ma.getdata(res["maturity_date"]), dtype="datetime64[D]")[at]
     first = min(np.datetime64(bw.date.min(), "D"), days[0]) if len(bw) else days[0]
     ext = trading_days_between(con, first, days[-1])
     m = daily_matrices(con, keys, ext, "bond_analytics",
@@ -54,20 +60,20 @@ def load(con, date, chunks, params):
     if len(cdays) != len(days) or (cdays != days).any() or len(curve["yield"]) != len(days) * len(tenors):
         raise ValueError(f"curves: the {GOV_CURVE} curve must have every tenor on every trading day of the window")
     ylds = np.asarray(curve["yield"]).reshape(len(days), len(tenors))
-    mat = np.asarray(static.maturity_date.to_numpy(), dtype="datetime64[D]")
+    mat = maturity
     tau_prev = (mat[None, :] - days[:-1, None]).astype(np.int64) / 365.0  # remaining life at each period start
     gov_start = np.stack([np.interp(tau_prev[t], tenors, ylds[t]) for t in range(len(days) - 1)])
     gov_end = np.stack([np.interp(tau_prev[t], tenors, ylds[t + 1]) for t in range(len(days) - 1)])
     shift = (ylds[1:] - ylds[:-1]).mean(axis=1)  # parallel component: average move across the curve's tenors
     dt_years = (np.diff(days).astype(np.int64) / 365.0)[:, None]
     e = campisi_arrays(a["dirty_price"][:-1], a["dirty_price"][1:], a["coupon_paid"][1:],
-                       static.coupon_rate.to_numpy(float)[None, :], dt_years, gov_start, gov_end,
+                       coupon[None, :], dt_years, gov_start, gov_end,
                        a["spread"][:-1], a["spread"][1:], a["mod_duration"][:-1], a["spread_duration"][:-1])
     tshift = -a["mod_duration"][:-1] * shift[:, None]
     # Effects per (day, bond): income, treasury, shift, twist, spread, selection, total.
     e7 = np.stack([e[..., 0], e[..., 1], tshift, e[..., 1] - tshift, e[..., 2], e[..., 3], e[..., 4]], -1)
     dirty_prev = a["dirty_price"][:-1]
-    shared = {"effects": e7, "bond_ids": static.asset_id.to_numpy(dtype=object)}
+    shared = {"effects": e7, "bond_ids": bond_ids}
     if len(bw):
         key_pos = key_positions(keys, bw.asset_key.to_numpy())
         day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
