@@ -56,17 +56,18 @@ def _drop_stale_cache() -> None:
 _drop_stale_cache()
 
 # ---- record layouts (columns of the int64 record matrices) ----------------
-# Record widths are padded so a record never straddles more cache lines than it must:
-# every table array starts on a 128-byte boundary (``aligned_zeros``), instruments and
-# orders are 64 bytes (one line), positions 32 bytes (two per line), accounts 128 bytes
-# (nine int64 fields need two lines; padding keeps them one adjacent-line pair).
+# Record widths: every table array starts on a 128-byte boundary (``aligned_zeros``);
+# instruments and orders are padded to 64 bytes (one line each instead of two for 7
+# of 8 unpadded 56-byte records); positions are 32 bytes (two per line); accounts stay
+# 72 bytes: nine int64 fields span two lines whatever the padding, and unpadded the
+# accounts of one bucket (a prefix of its ways, see PREFIX) share lines.
 # instruments (row = i_index[code]); I_LOT_M: lot reciprocal m + (l << 40), so the
 # lot check needs no division (riskgate_tables.reciprocal, as the RTL's lot_m/lot_l)
 I_STATUS, I_REF, I_UP, I_DOWN, I_LOT, I_CAGE, I_FEE, I_LOT_M = range(8)
 I_FIELDS = 8
-# accounts (columns 9..15 padding)
+# accounts
 A_STATUS, A_CASH, A_CFROZEN, A_MAXQ, A_MAXV, A_MAXN, A_WIN_US, A_WIN, A_COUNT = range(9)
-A_FIELDS = 16
+A_FIELDS = 9
 # positions (P_DAY: the day P_PENDING belongs to)
 P_AVAIL, P_FROZEN, P_PENDING, P_DAY = range(4)
 P_FIELDS = 4
@@ -93,11 +94,11 @@ O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
 # Software pipeline over the batch: message i + PREFETCH_BUCKETS has its bucket lines
 # prefetched; message i + PREFETCH_RECORDS (buckets now cached) is scanned and its
 # record rows prefetched; message i is decided. Each stage hides one DRAM latency.
-PREFETCH_BUCKETS = 1000000000
-PREFETCH_RECORDS = 1000000000
+PREFETCH_BUCKETS = 16
+PREFETCH_RECORDS = 8
 # CANCEL/FILL reach their account and position rows through the order record: message
 # i + PREFETCH_REFS reads that (prefetched, now cached) record and prefetches them.
-PREFETCH_REFS = 1000000000
+PREFETCH_REFS = 4
 # Every kernel function below is compiled with _nrt=False: they only read and write
 # arrays the caller owns, and Numba's reference counting of array arguments (an
 # atomic increment and decrement per array per call) cost more than the checks.

@@ -1,5 +1,4 @@
 """Bit-true model vs float64 Monte Carlo on the same uniforms, and vs the finite-difference price."""
-import numpy as np
 import pytest
 
 from kernels.snowball_bittrue import mc_sums_bittrue

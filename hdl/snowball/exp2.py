@@ -5,7 +5,7 @@ y (log2 units, 32 fraction bits) = n + i/1024 + r with r < 2**-10:
 shift into payoff units (2**-40), saturating above 2**5 (above every strike).
 Three 18x18 multipliers.  Bit-true reference: ``kernels.snowball_bittrue.exp2_fixed``.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Const, Module, Mux, signed, unsigned
 from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

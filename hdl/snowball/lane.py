@@ -15,7 +15,7 @@ When both paths of a pair have knocked out, the lane tells its sequencer to
 start the next pair (early exit); slots of the finished pair still in flight
 are ignored because both paths are marked done.
 """
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, signed, unsigned
+from amaranth.hdl import Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

@@ -4,7 +4,7 @@ Bit-exact with ``kernels.threefry.threefry2x32`` (Random123).  Each of the 20
 rounds and each of the 5 key injections is one register stage, so the longest
 path is one 32-bit add plus one XOR (no multipliers, no DSP blocks).
 """
-from amaranth.hdl import Cat, Const, Module, Signal
+from amaranth.hdl import Cat, Const, Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 
 from risk.campisi import campisi_arrays
-from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
+from risk.jobs.common import (coded, concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
                                holdings_snapshots, key_positions, results_frame)
 from risk.linking import link_coefficients
 from risk.schema import GOV_CURVE
@@ -79,7 +79,7 @@ def load(con, date, chunks, params):
         day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
         bw["quantity"] = bw.weight.to_numpy() / m["dirty_price"][day_pos, key_pos]
         bench_w = _weights(daily_quantities(bw, len(bids), keys, days[:-1]), dirty_prev)
-        shared["bench_linked"] = _linked(bench_w, e7, params["linking"], per_bond=False)[1]
+        shared["bench_linked"] = _linked(bench_w, e7, params["linking"])[1]
         shared["bench_ids"] = bids
     out, lo = [], 0
     for c in chunks:
@@ -98,23 +98,26 @@ def _weights(q, dirty_prev):
     return mv / nav
 
 
-def _linked(w, e7, linking, per_bond: bool = True):
-    """Daily portfolio effects (P x T x 7), linked effects (P x 7) and per-bond contributions (P x N x 5)."""
+def _linked(w, e7, linking, pairs=None):
+    """Daily portfolio effects (P x T x 7), linked effects (P x 7) and, for the (portfolio, bond) index ``pairs``,
+    each pair's linked contribution (K x 5)."""
     daily = np.matmul(w.transpose(1, 0, 2), e7).transpose(1, 0, 2)  # batched BLAS, not a slow einsum loop
     coef = link_coefficients(daily[..., -1], np.zeros(daily.shape[:2]), linking)
     port = np.sum(daily * coef[..., None], axis=1)
     bonds = None
-    if per_bond:
-        # One batched product per bond, (P x T) @ (T x 5): BLAS instead of einsum's generic contraction.
-        cw = (w * coef[..., None]).transpose(2, 0, 1)  # N x P x T
-        bonds = np.matmul(cw, e7[..., BOND_EFFECTS].transpose(1, 0, 2)).transpose(1, 0, 2)  # P x N x 5
+    if pairs is not None:
+        # Only bonds a portfolio held at some point: a (1 x T) @ (T x 5) product per pair, not the dense P x N x T.
+        p_idx, n_idx = pairs
+        cw = w[p_idx, :, n_idx] * coef[p_idx]  # K x T
+        bonds = np.matmul(cw[:, None, :], e7[:, n_idx][..., BOND_EFFECTS].transpose(1, 0, 2))[:, 0]  # K x 5
     return daily, port, bonds
 
 
 def compute(shared, payload, params) -> pa.Table:
     """Linked Campisi effects per portfolio, its benchmark and their difference, plus per-bond contributions."""
     e7, ids, pids = shared["effects"], shared["bond_ids"], payload["pids"]
-    daily, port, per_bond = _linked(payload["weights"], e7, params["linking"])
+    p_idx, n_idx = np.nonzero(np.abs(payload["weights"]).sum(1))
+    daily, port, sel = _linked(payload["weights"], e7, params["linking"], (p_idx, n_idx))
     total = np.prod(1 + daily[..., -1], axis=1) - 1
     parts = [0, 1, 4, 5]  # income + treasury + spread + selection = total
     gap = np.abs(port[:, parts].sum(1) - total)
@@ -128,11 +131,10 @@ def compute(shared, payload, params) -> pa.Table:
         b[bench < 0] = np.nan
         frames.append(grid_results(pids, [f"benchmark_{n}" for n in names], b))
         frames.append(grid_results(pids, [f"active_{n}" for n in names], port - b))
-    p_idx, n_idx = np.nonzero(np.abs(payload["weights"]).sum(1))
-    sel = per_bond[p_idx, n_idx]
-    frames.append(results_frame(np.repeat(np.asarray(pids, dtype=object)[p_idx], 5), np.repeat(ids[n_idx], 5),
-                                np.tile(EFFECTS, len(p_idx)), sel.ravel()))
+    frames.append(results_frame(coded(pids, np.repeat(p_idx, 5)), coded(ids, np.repeat(n_idx, 5)),
+                                coded(EFFECTS, np.tile(np.arange(5), len(p_idx))), sel.ravel()))
     return concat_results(frames)
+
 
 def validate(params) -> None:
     """Check parameters before any work starts (errors name the CLI option)."""

@@ -36,7 +36,7 @@ def _scenario():
     ids = fitting_accounts(rng, 20)
     pos = pd.DataFrame([dict(account=ids[i], code=CODES[i % 4], available=1000, frozen=0, pending=0) for i in range(10)])
     tables = validated(instruments_frame(), accounts_frame(ids, rng), pos)
-    g = Geometry(**{k: v for k, v in GEOM.items() if k != "seed"})
+    g = Geometry(**{k: v for k, v in GEOM.items() if k not in ("seed", "n")})
     msgs = random_stream(GEOM.get("n", 600), GEOM.get("seed", 1), ids, eod_every=150, model=reference_of(tables))
     return g, tables, place_tables(g, *tables[:3], None), msgs
 
