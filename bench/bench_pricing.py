@@ -7,8 +7,12 @@ simulated, reported by the kernel).
 """
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from numba import njit
 
+from kernels.normal_words import ndtri_words
+from kernels.snowball_mc import CHUNK, _draw, threefry2x32_inline
 from kernels.snowball_numpy import mc_sums_numpy
 from kernels.snowball_schedule import lower
 from pricing import Market, Snowball, price
@@ -68,3 +72,52 @@ def test_ratios_in_this_run(benchmark):
     benchmark.extra_info["numpy_over_numba"] = ratio
     benchmark.extra_info["seconds"] = dict(_MEANS)
     print(f"\nnumpy / numba at {PATHS:,} paths: {ratio:.1f}x; times (min, s): {_MEANS}")
+
+
+# --- Inverse normal per draw (Threefry included): AS241 as in the kernel vs the piecewise word transform ---
+_DRAW_BLOCKS = 1024        # x 512 pairs x 2 words = 1M normals per round
+
+
+def _draw_buffers():
+    B = CHUNK
+    return (B, np.arange(B, dtype=np.uint32), np.empty(B, np.uint32), np.empty(B, np.uint32), np.empty(B),
+            np.empty(B), np.empty(B), np.empty(B), np.empty(B, np.int64), np.empty(B), np.empty(B, np.int64))
+
+
+def _as241_draws(buf):
+    B, ids, wa, wb, ua, ub, za, zb, tix, tr, te = buf
+    for kc in range(_DRAW_BLOCKS):
+        _draw(B, ids, np.uint32(kc), np.uint32(1), np.uint32(0), wa, wb, ua, ub, za, zb, tix, tr, te)
+    return za
+
+
+@njit(error_model="numpy")
+def _piecewise_kernel(blocks, m, ids, wa, wb, za, zb):
+    for kc in range(blocks):
+        for i in range(m):
+            wa[i], wb[i] = threefry2x32_inline(ids[i], np.uint32(kc), np.uint32(1), np.uint32(0))
+        ndtri_words(wa, m, za)
+        ndtri_words(wb, m, zb)
+
+
+def _piecewise_draws(buf):
+    B, ids, wa, wb, ua, ub, za, zb, tix, tr, te = buf
+    _piecewise_kernel(_DRAW_BLOCKS, B, ids, wa, wb, za, zb)
+    return za
+
+
+def test_normals_as241_draw_1m(benchmark):
+    buf = _draw_buffers()
+    _as241_draws(buf)
+    benchmark(_as241_draws, buf)
+    _record(benchmark, "as241_draw")
+
+
+def test_normals_piecewise_draw_1m(benchmark):
+    buf = _draw_buffers()
+    _piecewise_draws(buf)
+    benchmark(_piecewise_draws, buf)
+    _record(benchmark, "piecewise_draw")
+    if "as241_draw" in _MEANS:
+        benchmark.extra_info["piecewise_over_as241"] = _MEANS["piecewise_draw"] / _MEANS["as241_draw"]
+        print(f"\npiecewise / AS241 per 1M draws: {_MEANS['piecewise_draw'] / _MEANS['as241_draw']:.2f}")

@@ -24,6 +24,7 @@ N_ACCOUNTS = 100_000
 N_INSTRUMENTS = 4_000
 DAYS = 5
 MODEL_SLICE = 20_000
+CPU_ROUNDS = 5
 RATES: dict[str, float] = {}
 
 
@@ -50,16 +51,20 @@ def test_numba_kernel_1m(benchmark, workload):
     dec = benchmark.pedantic(lambda g: g.process_array(msgs), setup=setup, rounds=5, iterations=1)
     rate = N_MESSAGES / benchmark.stats.stats.min
     RATES["numba"] = rate
-    # The bench machine is shared: also report messages per second of this process's own CPU time.
-    g = _fresh_gate(state, news)
-    c0 = time.process_time()
-    g.process_array(msgs)
-    cpu_rate = N_MESSAGES / (time.process_time() - c0)
+    # The bench machine is shared: also report messages per second of this process's own CPU
+    # time (time.process_time), best of CPU_ROUNDS fresh gates, which other tenants disturb less.
+    cpu_s = []
+    for _ in range(CPU_ROUNDS):
+        g = _fresh_gate(state, news)
+        c0 = time.process_time()
+        g.process_array(msgs)
+        cpu_s.append(time.process_time() - c0)
+    cpu_rate = N_MESSAGES / min(cpu_s)
     benchmark.extra_info.update(messages=N_MESSAGES, accounts=N_ACCOUNTS, instruments=N_INSTRUMENTS,
                                 messages_per_s=rate, messages_per_cpu_s=cpu_rate,
                                 accepted_share=float(dec["accepted"].mean()))
     print(f"\nNumba kernel: {rate / 1e6:.2f} M messages/s wall (best of 5, 1M messages), "
-          f"{cpu_rate / 1e6:.2f} M per CPU-second")
+          f"{cpu_rate / 1e6:.2f} M per CPU-second (best of {CPU_ROUNDS}; {min(cpu_s) * 1e9 / N_MESSAGES:.0f} ns/message)")
 
 
 def test_reference_model_slice(benchmark, workload):

@@ -48,28 +48,26 @@ def test_rtl_stream(benchmark, workload):
     tables, msgs = workload
     gate = rtl_gate()
 
-    def run():
-        gate.load(*tables)
-        return gate.process(msgs)
-
-    out = benchmark.pedantic(run, rounds=3, iterations=1)
+    out = benchmark.pedantic(lambda: gate.process(msgs), setup=lambda: gate.load(*tables), rounds=3, iterations=1)
     res = gate.last_stream
     holds = gate.regmap.read_value(gate.dev, "HOLDS")
-    t0 = time.perf_counter()
-    cpu = cpu_gate()
-    cpu.load(*tables)
-    peer = cpu.process(msgs)
-    t_cpu = time.perf_counter() - t0
+    t_cpu = float("inf")
+    for _ in range(3):  # the peer: the Numba kernel on the same stream and geometry (first run compiles)
+        cpu = cpu_gate()
+        cpu.load(*tables)
+        t0 = time.perf_counter()
+        peer = cpu.process(msgs)
+        t_cpu = min(t_cpu, time.perf_counter() - t0)
     assert np.array_equal(peer["reason"], out["reason"])
     t_rtl = benchmark.stats.stats.min
     benchmark.extra_info.update({
         "messages": N, "cycles": res.span, "cycles_per_message": res.span / N, "input_holds": holds,
-        "verilator_msgs_per_s": N / t_rtl, "numba_msgs_per_s_incl_load": N / t_cpu,
+        "verilator_msgs_per_s": N / t_rtl, "numba_msgs_per_s": N / t_cpu,
         "numba_over_verilator": t_rtl / t_cpu,
     })
     RESULTS.update(benchmark.extra_info)
     print(f"\nRTL sim: {N} msgs in {res.span} cycles ({res.span / N:.4f} cycles/msg, {holds} hold cycles); "
-          f"Verilator {N / t_rtl / 1e6:.2f} M msgs/s; Numba (incl. load) {N / t_cpu / 1e6:.2f} M msgs/s")
+          f"Verilator {N / t_rtl / 1e6:.2f} M msgs/s; Numba kernel {N / t_cpu / 1e6:.2f} M msgs/s (same stream)")
 
 
 @pytest.mark.skipif(not have_verilator(), reason="Verilator not installed")

@@ -65,6 +65,7 @@ class CpuGate:
         self.o_kt = K.aligned_zeros((no, 2), np.uint64)
         self.o_data = K.aligned_zeros((no, K.O_FIELDS), np.int64)
         self.day = np.zeros(1, dtype=np.int64)
+        self.hints = np.zeros(K.HINT_RING * K.HINT_FIELDS, dtype=np.int64)  # kernel scratch
 
     # ------------------------------------------------------------------ load
     def load(self, instruments: Mapping[str, np.ndarray], accounts: Mapping[str, np.ndarray],
@@ -139,7 +140,7 @@ class CpuGate:
             self.a_kt, self.a_data, self.ways,
             self.p_kc, self.p_data, self.ways,
             self.o_kt, self.o_data, self.ways,
-            self.day,
+            self.day, self.hints,
         )
         return out
 

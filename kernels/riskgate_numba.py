@@ -99,6 +99,12 @@ PREFETCH_RECORDS = 8
 # CANCEL/FILL reach their account and position rows through the order record: message
 # i + PREFETCH_REFS reads that (prefetched, now cached) record and prefetches them.
 PREFETCH_REFS = 4
+# The records stage's account and position slots of message j wait in ``hints[j % HINT_RING]``
+# for j's decision, which then skips those two scans (an account slot never moves; a found
+# position row is never moved or deleted; a position not found is scanned again, as a
+# message in between may have inserted it). HINT_RING > PREFETCH_RECORDS.
+HINT_RING = 16
+HINT_FIELDS = 3  # message index, account slot, position slot (-1: not found)
 # Every kernel function below is compiled with _nrt=False: they only read and write
 # arrays the caller owns, and Numba's reference counting of array arguments (an
 # atomic increment and decrement per array per call) cost more than the checks.
@@ -214,9 +220,11 @@ def process_batch(
     a_kt, a_data, a_ways,
     p_kc, p_data, p_ways,
     o_kt, o_data, o_ways,
-    day_box,
+    day_box, hints,
 ):
     """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``.
+
+    ``hints`` is int64 scratch of ``HINT_RING * HINT_FIELDS`` entries (shorter: no hints, e.g. one message).
 
     One flat loop on purpose: a call that passes the dozen table arrays costs
     more than the checks themselves, so only small one-table helpers are called.
@@ -227,6 +235,10 @@ def process_batch(
     n_codes = i_index.shape[0]
     day = day_box[0]
     n = mtype.shape[0]
+    use_hints = hints.shape[0] >= HINT_RING * HINT_FIELDS
+    if use_hints:
+        for k in range(HINT_RING):
+            hints[k * HINT_FIELDS] = -1
     for i in range(n):
         j = i + PREFETCH_BUCKETS
         if j < n:
@@ -234,8 +246,14 @@ def process_batch(
                               o_kt, o_ways, o_nb)
         j = i + PREFETCH_RECORDS
         if j < n:
-            _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
-                              a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb)
+            a_j, p_j = _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
+                                         a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data,
+                                         o_ways, o_nb)
+            if use_hints:
+                k = (j % HINT_RING) * HINT_FIELDS
+                hints[k] = j
+                hints[k + 1] = a_j
+                hints[k + 2] = p_j
         j = i + PREFETCH_REFS
         if j < n:
             tj = mtype[j]
@@ -250,7 +268,14 @@ def process_batch(
         if mts[i] >= np.uint64(TS_LIMIT):
             reason = S.MALFORMED
         elif t == S.MSG_NEW:
-            reason = _new(mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
+            a_hint = -2  # -2: no hint, scan
+            p_hint = -1
+            if use_hints:
+                k = (i % HINT_RING) * HINT_FIELDS
+                if hints[k] == i:
+                    a_hint = hints[k + 1]
+                    p_hint = hints[k + 2]
+            reason = _new(a_hint, p_hint, mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
                           i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb,
                           o_kt, o_data, o_ways, o_nb)
         elif t == S.MSG_CANCEL:
@@ -288,7 +313,10 @@ def _prefetch_buckets(t, account, code, order_id, a_kt, a_ways, a_nb, p_kc, p_wa
 @njit(cache=True, inline="always", _nrt=False)
 def _prefetch_records(t, account, code, order_id, day, n_codes, i_index, i_data, a_kt, a_data, a_ways, a_nb,
                       p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
-    # Scan the (already prefetched) buckets and touch the record rows the decision will use.
+    # Scan the (already prefetched) buckets and touch the record rows the decision will use;
+    # returns a NEW's (account slot, position slot), -2 / -1 when not a NEW.
+    a = -2
+    p = -1
     if t == S.MSG_NEW or t == S.MSG_CANCEL or t == S.MSG_FILL:
         s, free = order_scan(o_kt, o_ways, o_nb, order_id, day)
         if s >= 0:
@@ -309,6 +337,7 @@ def _prefetch_records(t, account, code, order_id, day, n_codes, i_index, i_data,
                 ins = i_index[code]  # the index lines of traded codes stay cached
                 if ins >= 0:
                     prefetch_row(i_data, ins)
+    return a, p
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -364,7 +393,7 @@ def _fill(order_id, q, day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
+def _new(a_hint, p_hint, side, code, account, order_id, price, qty, ts, day, n_codes,
          i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
     # 1. MALFORMED: nothing changes, the id is not recorded
     if (side != S.SIDE_BUY and side != S.SIDE_SELL) or qty <= 0 or qty > S.QTY_MAX or price <= 0 \
@@ -375,7 +404,9 @@ def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
     # The checks in spec order; the first that fails leaves the one-pass loop.
     for _once in range(1):
         # 2. UNKNOWN_ACCOUNT
-        a = account_find(a_kt, a_ways, a_nb, account)
+        a = a_hint
+        if a == -2:
+            a = account_find(a_kt, a_ways, a_nb, account)
         if a < 0:
             reason = S.UNKNOWN_ACCOUNT
             break
@@ -415,7 +446,10 @@ def _new(side, code, account, order_id, price, qty, ts, day, n_codes,
             reason = S.DUPLICATE_ORDER_ID
             break
         # 8. LOT_SIZE
-        p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
+        p = p_hint
+        p_free = -1
+        if p < 0:
+            p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
         available = 0
         if p >= 0:
             position_normalise(p_data, p, day)

@@ -43,7 +43,7 @@ def process_one(msg, out, i_index, n_codes, i_data, n_ins, a_kt, a_data, na, p_k
         carray(a_kt, (na, 2)), carray(a_data, (na, K.A_FIELDS)), ways,
         carray(p_kc, (npos, 2)), carray(p_data, (npos, K.P_FIELDS)), ways,
         carray(o_kt, (no, 2)), carray(o_data, (no, K.O_FIELDS)), ways,
-        carray(day, (1,)),
+        carray(day, (1,)), carray(day, (0,)),  # one message: no hint scratch needed
     )
 
 

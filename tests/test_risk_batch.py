@@ -178,7 +178,8 @@ def test_campisi_job_total_matches_returns_table(tmp_path):
         assert parts == pytest.approx(port["total"], abs=1e-12)
         assert port["active_total"] == pytest.approx(port["total"] - port["benchmark_total"], abs=1e-14)
         bonds = res[(res.portfolio_id == pid) & (res["item"] != "")].pivot(index="item", columns="metric", values="value")
-        assert bonds.total.sum() == pytest.approx(port["total"], abs=1e-12)
+        for effect in ("income", "treasury", "spread", "selection", "total"):  # bond contributions add up per effect
+            assert bonds[effect].sum() == pytest.approx(port[effect], abs=1e-12)
 
 
 def test_stress_job_totals_and_historical_windows(tmp_path):

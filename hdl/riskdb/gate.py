@@ -459,12 +459,11 @@ class GateCore(wiring.Component):
         ua.set(fill_ok & o_buy & closes, a_way, "cash", cash + (o_fc - spent))
         ua.set(fill_ok & ~o_buy, a_way, "cash", cash + x["vmf"])
         # positions: a buy opens its row; every other change first applies the lazy EOD
-        buy_ins = new_ok & is_buy & ~p_hit
+        buy_ins = _w(m, new_ok & is_buy & ~p_hit, "ex_buy_ins")
         for f, v in (("valid", 1), ("account", x["account"]), ("code", x["code"][:20]), ("available", 0),
                      ("frozen", 0), ("pending", 0), ("pday", day)):
             up.set(buy_ins, p_free, f, v)
         touch = _w(m, (new_ok & ~is_buy) | ((cancel_ok & ~o_buy) | fill_ok) & p_hit, "ex_touch")
-        buy_ins = _w(m, buy_ins, "ex_buy_ins")
         up.set(touch, p_way, "available", p_avail)
         up.set(touch, p_way, "pending", p_pend)
         up.set(touch, p_way, "pday", day)

@@ -93,8 +93,10 @@ class SnowballLane(wiring.Component):
         k_next = Signal(OBS_BITS + 1)
         kill = Signal()
         kill_tag = Signal(TAG_BITS)
-        obs_rp = mems["OBS_STEP"].read_port()
-        m.d.comb += [k_next.eq(k), obs_rp.addr.eq(k_next[:OBS_BITS])]
+        # Asynchronous (LUT RAM) read of obs_step[k]: no block-RAM clock-to-output in the
+        # sequencer's k -> compare -> k_next loop.
+        obs_rp = mems["OBS_STEP"].read_port(domain="comb")
+        m.d.comb += [k_next.eq(k), obs_rp.addr.eq(k[:OBS_BITS])]
         m.d.sync += k.eq(k_next)
         last = j == P.n_steps - 1
         is_obs = (k < P.n_obs) & (obs_rp.data == j + 1)
@@ -143,15 +145,20 @@ class SnowballLane(wiring.Component):
         m.d.comb += [st.w.eq(word), st.s.eq(slot_w.s), st.dmant.eq(P.dmant), st.dshift.eq(P.dshift),
                      st.drift.eq(P.drift)]
         inc = st.inc
-        sa = _delay_view(m, Slot, slot_w, PathIncrement.LATENCY, "sl_a")
+        sa_pre = _delay_view(m, Slot, slot_w, PathIncrement.LATENCY - 1, "sl_pre")
+        sa = _delay_view(m, Slot, sa_pre, 1, "sl_a")
 
         # ---- loop stage A: x += inc ----
         xs = [Signal(XS, name=f"x{i}") for i in range(2)]
         dn = [Signal(name=f"done{i}") for i in range(2)]
         kis = [Signal(name=f"ki{i}") for i in range(2)]
         rps = {n: mems[n].read_port() for n in ("KO_Q", "KO_PAY", "KO_ACC")}
-        for rp in rps.values():
-            m.d.comb += rp.addr.eq(sa.k[:OBS_BITS])
+        for n in ("KO_PAY", "KO_ACC"):
+            m.d.comb += rps[n].addr.eq(sa.k[:OBS_BITS])
+        # KO_Q is read a clock earlier and registered, so the 48-bit barrier compare in
+        # stage B starts from a flip-flop rather than a block RAM output.
+        m.d.comb += rps["KO_Q"].addr.eq(sa_pre.k[:OBS_BITS])
+        ko_q_b = reg(m, rps["KO_Q"].data, name="ko_q_b")
         x_base = Mux(sa.first, P.x0, Mux(sa.s, xs[1], xs[0]))
         xb = reg(m, x_base + inc, name="xb", shape=XS)
         done_b = reg(m, Mux(sa.first, 0, Mux(sa.s, dn[1], dn[0])), name="done_b")
@@ -161,7 +168,7 @@ class SnowballLane(wiring.Component):
         # ---- loop stage B: events in log space, state write ----
         alive = sb.v & ~done_b
         ki_new = ki_b | ((P.ki_daily | (P.ki_mat & sb.last)) & (xb < P.ki_q))
-        ko = sb.is_obs & (xb >= rps["KO_Q"].data.as_signed())
+        ko = sb.is_obs & (xb >= ko_q_b.as_signed())
         term = alive & (ko | sb.last)
         with m.If(sb.v):
             for i in range(2):
