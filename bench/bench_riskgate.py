@@ -64,7 +64,8 @@ def test_numba_kernel_1m(benchmark, workload):
                                 messages_per_s=rate, messages_per_cpu_s=cpu_rate,
                                 accepted_share=float(dec["accepted"].mean()))
     print(f"\nNumba kernel: {rate / 1e6:.2f} M messages/s wall (best of 5, 1M messages), "
-          f"{cpu_rate / 1e6:.2f} M per CPU-second (best of {CPU_ROUNDS}; {min(cpu_s) * 1e9 / N_MESSAGES:.0f} ns/message)")
+          f"{cpu_rate / 1e6:.2f} M per CPU-second (best of {CPU_ROUNDS}; "
+          f"{min(cpu_s) * 1e9 / N_MESSAGES:.0f} ns/message)")
 
 
 def test_reference_model_slice(benchmark, workload):

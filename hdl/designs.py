@@ -64,10 +64,10 @@ DESIGNS: dict[str, DesignSpec] = {
         extra_options=True),
     "riskdb": DesignSpec(
         "riskdb", "hdl.riskdb.top:build",
-        (Option("accounts", int, "account table capacity (rows)"),
-         Option("positions", int, "position table capacity (rows)"),
-         Option("orders", int, "open-order table capacity (rows)"),
-         Option("instruments", int, "instrument table capacity (rows)")),
+        (Option("accounts", int, "account table buckets (power of two; rows = buckets x ways)"),
+         Option("positions", int, "position table buckets (power of two)"),
+         Option("orders", int, "order table buckets (power of two)"),
+         Option("instruments", int, "instrument table buckets (power of two)")),
         "pre-trade risk gate hardware database", regmap="hdl.riskdb.regmap:REGMAP", extra_options=True),
 }
 

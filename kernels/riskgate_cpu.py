@@ -124,8 +124,9 @@ class CpuGate:
                                      f"in its bucket ({o_nb} buckets x {self.ways} ways)")
             # opened before the gate started: a day number that is never today
             self.o_kt[free] = (ids[i], (np.uint64(LOADED_ORDER_DAY) << np.uint64(2)) | np.uint64(K.O_OPEN_STATE))
-            self.o_data[free, :K.O_ISLOT + 1] = (int(orders["side"][i]), int(orders["price"][i]), int(orders["open_qty"][i]),
-                                 int(orders["frozen_cash"][i]), a, p, self.i_index[code])
+            self.o_data[free, :K.O_ISLOT + 1] = (int(orders["side"][i]), int(orders["price"][i]),
+                                                 int(orders["open_qty"][i]), int(orders["frozen_cash"][i]),
+                                                 a, p, self.i_index[code])
 
     # --------------------------------------------------------------- process
     def process(self, msgs: np.ndarray) -> np.ndarray:

@@ -88,6 +88,8 @@ def aligned_zeros(shape, dtype) -> np.ndarray:
     buf = np.zeros(n * dt.itemsize + ALIGN, dtype=np.uint8)
     off = -buf.ctypes.data % ALIGN
     return buf[off:off + n * dt.itemsize].view(dt).reshape(shape)
+
+
 # order slot states (low two bits of the tag)
 O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
 
@@ -275,8 +277,8 @@ def process_batch(
                 if hints[k] == i:
                     a_hint = hints[k + 1]
                     p_hint = hints[k + 2]
-            reason = _new(a_hint, p_hint, mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i], day, n_codes,
-                          i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb,
+            reason = _new(a_hint, p_hint, mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i],
+                          day, n_codes, i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb,
                           o_kt, o_data, o_ways, o_nb)
         elif t == S.MSG_CANCEL:
             reason = _cancel(morder[i], day, a_data, p_data, o_kt, o_data, o_ways, o_nb)
