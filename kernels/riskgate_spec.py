@@ -57,25 +57,10 @@ class Reason(IntEnum):
     TABLE_FULL = 16
 
 
-# Plain-int aliases so Numba kernels (which cannot read IntEnum members) and the
-# RTL generator use the very same numbers.
-OK = 0
-MALFORMED = 1
-UNKNOWN_ACCOUNT = 2
-ACCOUNT_BLOCKED = 3
-THROTTLED = 4
-UNKNOWN_INSTRUMENT = 5
-INSTRUMENT_HALTED = 6
-DUPLICATE_ORDER_ID = 7
-LOT_SIZE = 8
-PRICE_LIMIT = 9
-PRICE_CAGE = 10
-MAX_QTY = 11
-MAX_VALUE = 12
-INSUFFICIENT_CASH = 13
-INSUFFICIENT_POSITION = 14
-UNKNOWN_ORDER = 15
-TABLE_FULL = 16
+# Plain-int aliases (OK, MALFORMED, ..., TABLE_FULL) so Numba kernels (which cannot
+# read IntEnum members) and the RTL generator use the very same numbers; derived
+# from the enum so the numbering is written once.
+globals().update({r.name: int(r) for r in Reason})
 
 REASON_NAMES: tuple[str, ...] = tuple(r.name for r in Reason)
 

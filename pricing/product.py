@@ -49,6 +49,14 @@ def _int(name: str, value: object, lo: int, hi: int | None = None) -> int:
     return iv
 
 
+def _from_mapping(cls, data: dict, what: str):
+    allowed = set(cls.__dataclass_fields__)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValueError(f"{unknown[0]}: unknown {what} field; allowed: {', '.join(sorted(allowed))}")
+    return cls(**data)
+
+
 @dataclass(frozen=True)
 class Snowball:
     """A snowball note: daily KI, KO on observation days, coupons per unit notional."""
@@ -143,11 +151,7 @@ class Snowball:
     @classmethod
     def from_dict(cls, data: dict) -> "Snowball":
         """Build a note from a mapping (TOML/JSON); unknown keys are an error."""
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"{unknown[0]}: unknown note field; allowed: {', '.join(sorted(allowed))}")
-        return cls(**data)
+        return _from_mapping(cls, data, "note")
 
 
 @dataclass(frozen=True)
@@ -174,8 +178,4 @@ class Market:
     @classmethod
     def from_dict(cls, data: dict) -> "Market":
         """Build market data from a mapping; unknown keys are an error."""
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - allowed)
-        if unknown:
-            raise ValueError(f"{unknown[0]}: unknown market field; allowed: {', '.join(sorted(allowed))}")
-        return cls(**data)
+        return _from_mapping(cls, data, "market")
