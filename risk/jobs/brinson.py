@@ -6,10 +6,10 @@ import pandas as pd
 import pyarrow as pa
 
 from risk.brinson import brinson_arrays
-from risk.jobs.common import (concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
-                               holdings_snapshots, key_positions, results_frame)
+from risk.jobs.common import (portfolio_window, concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
+                               key_positions, results_frame)
 from risk.linking import link_coefficients
-from risk.store import trading_days, trading_days_between
+from risk.store import trading_days_between
 
 KINDS = ("equity",)
 TABLES = ("holdings", "prices", "asset_returns", "assets", "benchmark_weights", "portfolios")
@@ -20,11 +20,7 @@ RECONCILE_TOL = 1e-9
 
 def load(con, date, chunks, params):
     """Daily sector weights and returns of portfolios and their benchmarks over the window."""
-    pids = [p for c in chunks for p in c]
-    days = trading_days(con, date, params["periods"] + 1)
-    snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
-    bmap = dict(con.execute("SELECT portfolio_id, benchmark_id FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
-                            {"ids": pids}).fetchall())
+    pids, days, snap, bmap = portfolio_window(con, date, chunks, params["periods"])
     nob = [p for p in pids if not bmap.get(p)]
     if nob:
         raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")

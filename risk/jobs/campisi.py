@@ -6,11 +6,11 @@ import pandas as pd
 import pyarrow as pa
 
 from risk.campisi import campisi_arrays
-from risk.jobs.common import (coded, concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
-                               holdings_snapshots, key_positions, results_frame)
+from risk.jobs.common import (portfolio_window, coded, concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
+                               key_positions, results_frame)
 from risk.linking import link_coefficients
 from risk.schema import GOV_CURVE
-from risk.store import trading_days, trading_days_between
+from risk.store import trading_days_between
 
 KINDS = ("bond",)
 TABLES = ("holdings", "bond_analytics", "bonds", "curves", "benchmark_weights", "portfolios")
@@ -23,11 +23,7 @@ BOND_EFFECTS = [0, 1, 4, 5, 6]  # per-bond rows: income, treasury, spread, selec
 
 def load(con, date, chunks, params):
     """Per-bond daily Campisi effects (shared) and daily bond weights of each portfolio and benchmark."""
-    pids = [p for c in chunks for p in c]
-    days = trading_days(con, date, params["periods"] + 1)
-    snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
-    bmap = dict(con.execute("SELECT portfolio_id, benchmark_id FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
-                            {"ids": pids}).fetchall())
+    pids, days, snap, bmap = portfolio_window(con, date, chunks, params["periods"])
     bids = sorted({b for b in bmap.values() if b})
     bw = pd.DataFrame({"portfolio_id": [], "p_idx": np.array([], np.int64), "date": [], "asset_key": np.array([], np.int64),
                        "weight": []})

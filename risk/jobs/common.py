@@ -71,6 +71,18 @@ def holdings_snapshots(con, pids: Sequence[str], start: dt.date, end: dt.date) -
         ["p_idx", "date", "asset_key", "quantity"])
 
 
+def portfolio_window(con, date: dt.date, chunks: Sequence[Sequence[str]], periods: int):
+    """Portfolio ids of the chunks, the window's trading days, their holdings snapshots and benchmark map."""
+    from risk.store import trading_days
+
+    pids = [p for c in chunks for p in c]
+    days = trading_days(con, date, periods + 1)
+    snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
+    bmap = dict(con.execute("SELECT portfolio_id, benchmark_id FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
+                            {"ids": pids}).fetchall())
+    return pids, days, snap, bmap
+
+
 def benchmark_snapshots(con, bids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Benchmark weight sets in effect over [start, end]: (portfolio_id = benchmark id, p_idx, date, asset_key, weight)."""
     res = con.execute(f"""
