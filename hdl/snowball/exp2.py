@@ -52,9 +52,10 @@ class Exp2(wiring.Component):
         # 6: mantissa in [2**34, 2**35]; shift amount sh = n + 6
         mant = reg(m, t5 + prod[11:], name="x6_mant", shape=unsigned(36))
         sh = reg(m, n5 + 6, name="x6_sh", shape=signed(17))
+        nsh = reg(m, -(n5 + 6), name="x6_nsh", shape=signed(17))  # so stage 7 is a bare shifter
         # 7: barrel shifts both ways
         left = reg(m, (mant << sh[:4])[:F.PAY_WIDTH], name="x7_left", shape=unsigned(F.PAY_WIDTH))
-        right = reg(m, mant >> (-sh)[:6], name="x7_right", shape=unsigned(36))
+        right = reg(m, mant >> nsh[:6], name="x7_right", shape=unsigned(36))
         sat = reg(m, sh > F.EXP_MAX_SHIFT, name="x7_sat")
         pos = reg(m, sh >= 0, name="x7_pos")
         zero = reg(m, sh <= -36, name="x7_zero")

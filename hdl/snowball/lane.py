@@ -98,10 +98,17 @@ class SnowballLane(wiring.Component):
         obs_rp = mems["OBS_STEP"].read_port(domain="comb")
         m.d.comb += [k_next.eq(k), obs_rp.addr.eq(k[:OBS_BITS])]
         m.d.sync += k.eq(k_next)
-        last = j == P.n_steps - 1
-        is_obs = (k < P.n_obs) & (obs_rp.data == j + 1)
-        p_adv = Signal(33)
-        m.d.comb += p_adv.eq(p + self.n_lanes)
+        # j and k change only on the s=1 slot (a pair's step takes two clocks), so the step's
+        # `last` and `is_obs` are computed during its s=0 clock and registered: the sequencer
+        # decides from flip-flops, and the LUT-RAM read + compare have a clock of their own.
+        n_steps_m1 = reg(m, P.n_steps - 1, name="n_steps_m1", shape=F.STEP_WIDTH)
+        last_c = j == n_steps_m1
+        is_obs_c = (k < P.n_obs) & (obs_rp.data == j + 1)
+        last_r = reg(m, last_c, name="last_r")
+        is_obs_r = reg(m, is_obs_c, name="is_obs_r")
+        # p + n_lanes, registered: valid one clock after p changes, and p changes at most every
+        # second clock (a pair has at least one step of two slots).
+        p_adv = reg(m, p + self.n_lanes, name="p_adv", shape=33)
 
         def next_pair():
             m.d.sync += [p.eq(p_adv), j.eq(0), s.eq(0), tag.eq(tag + 1), active.eq(p_adv < P.n_pairs)]
@@ -117,23 +124,28 @@ class SnowballLane(wiring.Component):
                 m.d.sync += s.eq(1)
             with m.Else():
                 m.d.sync += s.eq(0)
-                with m.If(last):
+                with m.If(last_r):
                     next_pair()
                 with m.Else():
                     m.d.sync += j.eq(j + 1)
-                    with m.If(is_obs):
+                    with m.If(is_obs_r):
                         m.d.comb += k_next.eq(k + 1)
         m.d.comb += self.active.eq(active)
 
+        # slot0 lacks `last` and `is_obs`; they join one clock later (slot1), from the registers above.
         slot0 = Signal(Slot)
         m.d.comb += [slot0.v.eq(active & ~self.start), slot0.s.eq(s), slot0.j.eq(j), slot0.first.eq(j == 0),
-                     slot0.last.eq(last), slot0.is_obs.eq(is_obs), slot0.k.eq(k), slot0.tag.eq(tag)]
+                     slot0.k.eq(k), slot0.tag.eq(tag)]
+        slot0_r = Signal(Slot)
+        m.d.sync += slot0_r.eq(slot0)
+        slot1 = Signal(Slot)
+        m.d.comb += [slot1.eq(slot0_r), slot1.last.eq(last_r), slot1.is_obs.eq(is_obs_r)]
 
         # ---- random words: one Threefry block per two steps ----
         m.submodules.tf = tf = Threefry2x32()
         m.d.comb += [tf.i_valid.eq(slot0.v & (s == 0) & ~j[0]), tf.c0.eq(p), tf.c1.eq(j[1:]),
                      tf.k0.eq(P.k0), tf.k1.eq(P.k1)]
-        slot_t = _delay_view(m, Slot, slot0, Threefry2x32.LATENCY, "sl_tf")
+        slot_t = _delay_view(m, Slot, slot1, Threefry2x32.LATENCY - 1, "sl_tf")
         hold = Signal(32)
         with m.If(tf.o_valid):
             m.d.sync += hold.eq(tf.x1)

@@ -17,6 +17,19 @@ from .pipe import reg
 __all__ = ["NormalTransform", "normal_rom_init"]
 
 _W0, _W1, _W2 = F.NORM_C0_WIDTH, F.NORM_C1_WIDTH, F.NORM_C2_WIDTH
+#: low bits of b taken by the unsigned partial product of stage 8 (the rest is signed)
+_SPLIT = 12
+
+
+def _leading_zeros(v):
+    """Leading zero bits of `v` (width a power of two >= 2; `v` must be non-zero)."""
+    n = len(v)
+    if n == 2:
+        return ~v[1]
+    hi, lo = v[n // 2:], v[:n // 2]
+    hi_zero = hi == 0
+    sub = Mux(hi_zero, _leading_zeros(lo), _leading_zeros(hi))
+    return Cat(sub, hi_zero)
 
 
 def normal_rom_init() -> list[int]:
@@ -31,7 +44,7 @@ def normal_rom_init() -> list[int]:
 class NormalTransform(wiring.Component):
     """32-bit uniform word -> z * 2**14 (signed 18 bits), one per clock, fixed latency."""
 
-    LATENCY = 11
+    LATENCY = 12
 
     w: In(32)
     z: Out(signed(F.Z_WIDTH))
@@ -43,12 +56,8 @@ class NormalTransform(wiring.Component):
         # 1: fold to the lower half and append the +0.5 bit: u = g / 2**33.
         upper = reg(m, self.w[31], name="n1_upper")
         g = reg(m, Cat(1, Mux(self.w[31], ~self.w, self.w)[:31]), name="n1_g")
-        # 2: leading zeros (the octave).
-        e_c = Signal(5)
-        for i in range(32):
-            with m.If(g[i]):
-                m.d.comb += e_c.eq(31 - i)
-        e = reg(m, e_c, name="n2_e")
+        # 2: leading zeros (the octave), as a balanced tree: log2(32) mux levels, not a 32-deep priority chain.
+        e = reg(m, _leading_zeros(g), name="n2_e", shape=unsigned(5))
         g2 = reg(m, g, name="n2_g")
         up2 = reg(m, upper, name="n2_up")
         # 3-4: normalise (two-level barrel shift).
@@ -76,9 +85,13 @@ class NormalTransform(wiring.Component):
         # 7: b = c1 + (c2 t >> 17)
         b7 = reg(m, c1_6 + (a6 >> tb), name="n7_b", shape=signed(_W1 + 1))
         c0_7, t7, up7 = reg(m, c0_6, "n7_c0"), reg(m, t6, "n7_t"), reg(m, up6, "n7_up")
-        # 8: b * t
-        p8 = reg(m, b7 * t7, name="n8_p", shape=signed(_W1 + 1 + tb + 1))
-        c0_8, up8 = reg(m, c0_7, "n8_c0"), reg(m, up7, "n8_up")
+        # 8: b * t as two registered 18x18 partial products (b is 23 bits: one multiplier block
+        # cannot take it, and a two-block product plus its adder in one clock is the slowest path).
+        ph8 = reg(m, b7[_SPLIT:].as_signed() * t7, name="n8_ph", shape=signed(_W1 + 1 - _SPLIT + tb + 1))
+        pl8 = reg(m, b7[:_SPLIT] * t7, name="n8_pl", shape=unsigned(_SPLIT + tb))
+        c0_8a, up8a = reg(m, c0_7, "n8a_c0"), reg(m, up7, "n8a_up")
+        p8 = reg(m, (ph8 << _SPLIT) + pl8, name="n8_p", shape=signed(_W1 + 1 + tb + 1))
+        c0_8, up8 = reg(m, c0_8a, "n8_c0"), reg(m, up8a, "n8_up")
         # 9: z (lower half) with C_FRAC bits
         zf9 = reg(m, c0_8 + (p8 >> tb), name="n9_zf", shape=signed(_W0 + 1))
         up9 = reg(m, up8, "n9_up")
