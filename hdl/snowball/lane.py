@@ -51,7 +51,9 @@ TableWriteSignature = wiring.Signature({"en": Out(len(TABLES)), "row": Out(OBS_B
 Slot = data.StructLayout({
     "v": 1, "s": 1, "j": F.STEP_WIDTH, "first": 1, "last": 1, "is_obs": 1, "k": OBS_BITS + 1, "tag": TAG_BITS,
 })
-Rec = data.StructLayout({"v": 1, "ko": 1, "ki": 1, "life": F.STEP_WIDTH + 1, "pay": F.PAY_WIDTH, "acc": F.PAY_WIDTH})
+# A terminated path's record carries the KO row index, not the 96 bits of KO payoff and accrual:
+# those are read from their tables just before the payoff stage (saves ~1k flip-flops per lane).
+Rec = data.StructLayout({"v": 1, "ko": 1, "ki": 1, "life": F.STEP_WIDTH + 1, "k": OBS_BITS})
 
 #: cycles from a slot's issue to its last accumulator update having settled (drain time, with margin)
 PIPELINE_DEPTH = (Threefry2x32.LATENCY + 1 + NormalTransform.LATENCY + 3 + 2 + 1 + 1 + Exp2.LATENCY + 3 + 2
@@ -165,8 +167,6 @@ class SnowballLane(wiring.Component):
         dn = [Signal(name=f"done{i}") for i in range(2)]
         kis = [Signal(name=f"ki{i}") for i in range(2)]
         rps = {n: mems[n].read_port() for n in ("KO_Q", "KO_PAY", "KO_ACC")}
-        for n in ("KO_PAY", "KO_ACC"):
-            m.d.comb += rps[n].addr.eq(sa.k[:OBS_BITS])
         # KO_Q is read a clock earlier and registered, so the 48-bit barrier compare in
         # stage B starts from a flip-flop rather than a block RAM output.
         m.d.comb += rps["KO_Q"].addr.eq(sa_pre.k[:OBS_BITS])
@@ -189,20 +189,26 @@ class SnowballLane(wiring.Component):
         m.d.sync += [kill.eq(sb.v & sb.s & ~sb.last & dn[0] & (done_b | term)), kill_tag.eq(sb.tag)]
         rec = Signal(Rec)
         m.d.sync += [rec.v.eq(term), rec.ko.eq(ko), rec.ki.eq(ki_new), rec.life.eq(sb.j + 1),
-                     rec.pay.eq(rps["KO_PAY"].data), rec.acc.eq(rps["KO_ACC"].data)]
+                     rec.k.eq(sb.k[:OBS_BITS])]
         x_rec = reg(m, xb, name="x_rec")
 
         # ---- path payoff ----
         m.submodules.exp2 = ex = Exp2()
         m.d.comb += ex.y.eq(reg(m, x_rec + P.ln_disc, name="y_exp", shape=XS))
         rq = _delay_view(m, Rec, rec, 1 + Exp2.LATENCY, "rec_e")
+        # KO payoff and accrual of row rq.k: block-RAM read now, output registered (valid with r2).
+        for n in ("KO_PAY", "KO_ACC"):
+            m.d.comb += rps[n].addr.eq(rq.k)
+        ko_pay2 = reg(m, rps["KO_PAY"].data, name="ko_pay2")
+        ko_acc2 = reg(m, rps["KO_ACC"].data, name="ko_acc2")
         diff = reg(m, ex.e - P.disc_strike, name="ldiff", shape=signed(F.PAY_WIDTH + 1))
         r1 = _delay_view(m, Rec, rq, 1, "rec_1")
         capped = Mux(diff > 0, 0, diff)
         loss = reg(m, Mux(capped < -P.disc_floor, -P.disc_floor, capped), name="loss", shape=PS)
         r2 = _delay_view(m, Rec, r1, 1, "rec_2")
-        pay = reg(m, Mux(r2.ko, r2.pay.as_signed(), Mux(r2.ki, loss, P.mat_pay)), name="pay", shape=PS)
+        pay = reg(m, Mux(r2.ko, ko_pay2.as_signed(), Mux(r2.ki, loss, P.mat_pay)), name="pay", shape=PS)
         loss3 = reg(m, loss, name="loss3")
+        ko_acc3 = reg(m, ko_acc2, name="ko_acc3")
         r3 = _delay_view(m, Rec, r2, 1, "rec_3")
 
         # ---- exact accumulators ----
@@ -212,7 +218,7 @@ class SnowballLane(wiring.Component):
             m.d.comb += [a.en.eq(en), a.value.eq(value), a.clear.eq(self.start), getattr(self, name).eq(a.sum)]
 
         acc("SUM_PAY", r3.v, pay, F.PAY_WIDTH)
-        acc("SUM_ACC", r3.v & r3.ko, r3.acc, F.PAY_WIDTH)
+        acc("SUM_ACC", r3.v & r3.ko, ko_acc3, F.PAY_WIDTH)
         acc("SUM_LOSS", r3.v & ~r3.ko & r3.ki, loss3, F.PAY_WIDTH)
         acc("N_KO", r3.v & r3.ko, 1, 1, False)
         acc("N_KI", r3.v & r3.ki, 1, 1, False)
