@@ -5,7 +5,7 @@
     foreland rtl ports <design> [design options]
     foreland rtl regmap <design>
     foreland rtl sim <design> [design options] [--bench MODULE] [--testcase NAME] [--waves] [--seed N]
-    foreland rtl synth <design> [design options] [--freq MHZ] [--seed N] [--timeout S] [--json] [--keep DIR]
+    foreland rtl synth <design> [design options] [--freq MHZ] [--seed N] [--timeout S] [--json] [--keep DIR] [--no-pnr]
 
 Design options (e.g. ``--lanes`` for snowball) are listed by ``foreland rtl list``;
 ``--set key=value`` passes any other option to designs that accept extras.
@@ -56,6 +56,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
             p.add_argument("--timeout", type=float, default=1800.0, help="seconds for the whole flow (default 1800)")
             p.add_argument("--json", action="store_true", help="print the result as JSON")
             p.add_argument("--keep", default=None, metavar="DIR", help="keep the work files in DIR")
+            p.add_argument("--no-pnr", action="store_true",
+                           help="stop after Yosys: resource estimate from mapped cells, no place and route, no Fmax")
     return parser
 
 
@@ -171,7 +173,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.timeout <= 0:
         raise ValueError(f"--timeout must be positive, got {args.timeout:g}")
     res = synthesize(_build(args), args.design, target_mhz=args.freq, seed=args.seed, timeout_s=args.timeout,
-                     keep=args.keep)
+                     keep=args.keep, place=not args.no_pnr)
     if args.json:
         print(json.dumps(res.as_dict(), indent=2))
     else:

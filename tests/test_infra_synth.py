@@ -105,3 +105,21 @@ def test_shell_is_a_faithful_serial_wrapper():
     sim.run()
     assert got["id"] == REGMAP.const_value(REGMAP["ID"])
     assert got["scratch"] == 0xC0FFEE42
+
+
+def test_yosys_only_estimate_is_close_to_placed_counts():
+    """`place=False` (``--no-pnr``): the mapped-cell estimate against nextpnr's packed counts of the same design."""
+    from hdl.synth import synthesize, yosys_estimate
+
+    try:
+        placed = synthesize(build(), "example", target_mhz=50, timeout_s=CI_BUDGET_S)
+        est = synthesize(build(), "example", target_mhz=50, timeout_s=CI_BUDGET_S, place=False)
+    except RuntimeError as exc:
+        if "did not finish within" in str(exc):
+            pytest.skip(f"synthesis slower than the {CI_BUDGET_S} s CI budget here: {exc}")
+        raise
+    assert est.fmax_mhz is None and not est.timing_met
+    assert est.ffs == placed.ffs and est.dsps == placed.dsps and est.brams == placed.brams
+    assert 0.85 * placed.luts <= est.luts <= placed.luts  # packing only adds route-through/constant LUTs
+    cells = dict(est.yosys_cells)
+    assert yosys_estimate(cells, type("S", (), {"in_bits": 0, "out_bits": 0})(), "x", 50).luts == est.luts
