@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from risk.jobs import JOBS
-from risk.store import check_tables, connect, resolve_date, resolve_portfolios, run_states, write_failure, write_results
+from risk.packed import ensure_packed
+from risk.store import connect, plan_states, resolve_date, resolve_portfolios, write_failure, write_results
 
 # Portfolios per task: big enough to amortise task overhead, small enough to spread over workers.
 CHUNK_SIZE = {"var": 500, "stress": 100, "brinson": 5, "campisi": 13, "book": 1}
@@ -35,6 +36,27 @@ class JobSummary:
     rows: int = 0
     seconds: float = 0.0
     scheduler: str = ""
+    # Per stage (connect, plan, load, compute, write): (wall seconds, CPU seconds of this process).
+    stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+class _Stages:
+    """Accumulates wall (perf_counter) and process CPU (process_time) time per stage of a run."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, tuple[float, float]] = {}
+        self._open: tuple[str, float, float] | None = None
+
+    def start(self, name: str) -> None:
+        self.stop()
+        self._open = (name, time.perf_counter(), time.process_time())
+
+    def stop(self) -> None:
+        if self._open is not None:
+            name, w, c = self._open
+            pw, pc = self.times.get(name, (0.0, 0.0))
+            self.times[name] = (pw + time.perf_counter() - w, pc + time.process_time() - c)
+            self._open = None
 
 
 def job_module(job: str):
@@ -81,22 +103,29 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
     if not isinstance(retries, int) or retries < 0:
         raise ValueError(f"--retries: must be a non-negative integer, got {retries!r}")
     own = isinstance(db, (str, Path))
+    clock = _Stages()
+    clock.start("connect")
     con = connect(db) if own else db  # a long-lived service passes its open connection
     try:
-        check_tables(con, ("portfolios",) + tuple(mod.TABLES))
+        clock.start("plan")
+        # Required tables present and non-empty, packed copies current: one statement when all is in place.
+        ensure_packed(con, mod.PACKS, required=("portfolios",) + tuple(mod.TABLES))
         d = resolve_date(con, date)
-        pids = resolve_portfolios(con, portfolios, mod.KINDS)
-        states = run_states(con, job, d, p)
+        known, states = plan_states(con, job, d, p)  # portfolios and recorded runs in one statement
+        pids = resolve_portfolios(con, portfolios, mod.KINDS, known)
         done = set() if force else {x for x, (st, same) in states.items() if st == "done" and same}
         summary = JobSummary(job, d, skipped=[x for x in pids if x in done], scheduler=scheduler or "local")
         todo = [x for x in pids if x not in done]
         if not todo:
+            clock.stop()
+            summary.stages = clock.times
             summary.seconds = time.perf_counter() - t0
             return summary
         # In-process there is nothing to spread: one chunk, one write (unless asked otherwise).
         size = chunk_size or (len(todo) if scheduler == "sync" else CHUNK_SIZE[job])
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         load_params = dict(p, _pricer=pricer) if job == "book" else p
+        clock.start("load")
         shared, payloads = mod.load(con, d, chunks, load_params)
 
         from foreland.progress import progress
@@ -105,9 +134,14 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
 
         def finish(i: int, result, attempts: int) -> None:
             rows, secs = result
+            clock.start("write")
             # Rows exist only for portfolios with a recorded run; others need no delete first.
             write_results(con, job, d, p, rows, chunks[i], secs, attempts,
                           replace=any(x in states for x in chunks[i]))
+            if scheduler == "sync":
+                clock.stop()
+            else:
+                clock.start("dask")
             summary.computed.extend(chunks[i])
             summary.rows += len(rows)
             bar.update(len(chunks[i]))
@@ -122,18 +156,23 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
             if scheduler == "sync":
                 for i, payload in enumerate(payloads):
                     for attempt in range(1, retries + 2):
+                        clock.start("compute")
                         try:
                             res = run_chunk(job, shared, payload, p, compute)
                         except Exception as exc:  # a task failure is recorded, not fatal to the run
+                            clock.stop()
                             if attempt == retries + 1:
                                 fail(i, exc, attempt)
                         else:
                             finish(i, res, attempt)
                             break
             else:
+                clock.start("dask")  # compute on the workers, overlapped with writes here
                 _run_dask(job, shared, payloads, p, compute, scheduler, workers, retries, finish, fail)
         finally:
             bar.close()
+        clock.stop()
+        summary.stages = clock.times
         summary.seconds = time.perf_counter() - t0
         return summary
     finally:

@@ -87,6 +87,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     ld.add_argument("--file", required=True, help=".parquet or .csv file with the table's columns")
     ld.add_argument("--replace", action="store_true", help="empty the table first")
 
+    pk = sub.add_parser("pack", help="rebuild the packed copies the jobs read (after writing input tables by SQL)")
+    pk.add_argument("--db", required=True)
+
     sh = sub.add_parser("show", help="print stored results of a job")
     sh.add_argument("--db", required=True)
     sh.add_argument("--job", required=True, choices=list(JOB_HELP))
@@ -136,6 +139,17 @@ def run(args) -> int:
         return 0
     if args.command == "show":
         return _show(args)
+    if args.command == "pack":
+        from risk.packed import pack
+        from risk.store import connect
+
+        con = connect(args.db)
+        try:
+            done = pack(con)
+        finally:
+            con.close()
+        print(f"packed {', '.join(done)}")
+        return 0
     from risk.batch import SCHEDULERS, run_job
 
     sched = args.scheduler

@@ -91,7 +91,11 @@ def load_file(con, table: str, path: str | Path, replace: bool = False) -> int:
         con.execute(f"DELETE FROM {table}")
     n0 = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     con.execute(f"INSERT INTO {table} SELECT {select} FROM {reader}(?) f{join}", [str(p)])
-    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - n0
+    n = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0] - n0
+    from risk.packed import invalidate
+
+    invalidate(con, [table])  # the packed copies of this table are rebuilt by the next job
+    return n
 
 
 def check_tables(con, names: Iterable[str]) -> None:
@@ -124,9 +128,14 @@ def resolve_date(con, date: str | dt.date | None) -> dt.date:
     return d
 
 
-def resolve_portfolios(con, requested: Sequence[str] | None, kinds: Sequence[str]) -> list[str]:
-    """Portfolio ids to run: all of the given kinds by default; an unknown id raises ValueError."""
-    rows = con.execute("SELECT portfolio_id, kind FROM portfolios ORDER BY portfolio_id").fetchall()
+def resolve_portfolios(con, requested: Sequence[str] | None, kinds: Sequence[str],
+                       rows: Sequence[tuple[str, str]] | None = None) -> list[str]:
+    """Portfolio ids to run: all of the given kinds by default; an unknown id raises ValueError.
+
+    ``rows`` are the (portfolio_id, kind) pairs when the caller already has them (see ``plan_states``).
+    """
+    if rows is None:
+        rows = con.execute("SELECT portfolio_id, kind FROM portfolios ORDER BY portfolio_id").fetchall()
     known = dict(rows)
     if not requested:
         out = [p for p, k in rows if k in kinds]
@@ -179,6 +188,17 @@ def run_states(con, job: str, date: dt.date, params: dict[str, Any]) -> dict[str
     return {r[0]: (r[1], bool(r[2])) for r in rows}
 
 
+def plan_states(con, job: str, date: dt.date, params: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, tuple[str, bool]]]:
+    """Every portfolio (id, kind) and the recorded runs of (job, date) (see ``run_states``), in one statement."""
+    rows = con.execute("""SELECT p.portfolio_id, p.kind, r.status, r.params = $k
+                            FROM portfolios p LEFT JOIN risk_runs r
+                              ON r.portfolio_id = p.portfolio_id AND r.job = $j AND r.date = $d
+                           ORDER BY p.portfolio_id""", {"k": params_key(params), "j": job, "d": date}).fetchall()
+    states = {r[0]: (r[2], bool(r[3])) for r in rows if r[2] is not None}
+    # Runs of portfolios no longer in the portfolios table do not matter: they are never requested.
+    return [(r[0], r[1]) for r in rows], states
+
+
 def write_results(con, job: str, date: dt.date, params: dict[str, Any], results: Any,
                   portfolios: Sequence[str], seconds: float, attempts: int = 1, replace: bool = True) -> None:
     """Store the results (Arrow table or DataFrame of portfolio_id, item, metric, value) of (job, portfolio, date)
@@ -191,8 +211,6 @@ def write_results(con, job: str, date: dt.date, params: dict[str, Any], results:
         if replace:
             con.execute("DELETE FROM risk_results WHERE job = $j AND date = $d AND portfolio_id IN (SELECT unnest($p))",
                         {"j": job, "d": date, "p": ids})
-            con.execute("DELETE FROM risk_runs WHERE job = $j AND date = $d AND portfolio_id IN (SELECT unnest($p))",
-                        {"j": job, "d": date, "p": ids})
         if len(results):
             con.register("_risk_rows", results)
             try:
@@ -200,7 +218,9 @@ def write_results(con, job: str, date: dt.date, params: dict[str, Any], results:
                             {"j": job, "d": date})
             finally:
                 con.unregister("_risk_rows")
-        con.execute("""INSERT INTO risk_runs SELECT $j, unnest($p), $d, $k, 'done', NULL, $a, $s, now()::TIMESTAMP""",
+        # The run table's primary key is (job, portfolio, date): an upsert replaces a previous run in place.
+        con.execute("""INSERT OR REPLACE INTO risk_runs SELECT $j, unnest($p), $d, $k, 'done', NULL, $a, $s,
+                       now()::TIMESTAMP""",
                     {"j": job, "p": ids, "d": date, "k": params_key(params), "a": attempts, "s": seconds})
         con.execute("COMMIT")
     except Exception:

@@ -87,6 +87,13 @@ def _col(positions: pd.DataFrame, name: str, mask: np.ndarray, numeric: bool = T
     return v
 
 
+def _lookup(values: np.ndarray, mapping: dict, default: float) -> np.ndarray:
+    """``mapping.get(v, default)`` for every value, looked up once per distinct value (positions share a few)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    table = np.array([mapping.get(u, default) for u in uniq] + [default], dtype=float)
+    return table[codes]  # code -1 (a missing value) takes the default, as dict.get(None) did
+
+
 def position_returns(positions: pd.DataFrame, scenarios: Sequence[Scenario]) -> np.ndarray:
     """Scenario returns of each position (positions x scenarios) from its sensitivities."""
     if not isinstance(positions, pd.DataFrame) or "asset_class" not in positions.columns:
@@ -107,12 +114,12 @@ def position_returns(positions: pd.DataFrame, scenarios: Sequence[Scenario]) -> 
     rating = _col(positions, "rating", bd, numeric=False)
     out = np.zeros((len(positions), len(scenarios)))
     for k, s in enumerate(scenarios):  # a handful of scenarios, each vectorised over positions
-        idx = np.array([s.index_shocks.get(i, 0.0) for i in index_id]) if s.index_shocks else 0.0
-        sec = np.array([s.sector_shocks.get(i, 0.0) for i in sector]) if s.sector_shocks else 0.0
+        idx = _lookup(index_id, s.index_shocks, 0.0) if s.index_shocks else 0.0
+        sec = _lookup(sector, s.sector_shocks, 0.0) if s.sector_shocks else 0.0
         r_eq = beta * idx + sec
         dy = (s.parallel_bp + s.twist_bp * (mat - TWIST_PIVOT) / TWIST_SPAN) * BP
         default = s.spread_bp.get("*", 0.0)
-        ds = np.array([s.spread_bp.get(r, default) for r in rating]) * BP if s.spread_bp else 0.0
+        ds = _lookup(rating, s.spread_bp, default) * BP if s.spread_bp else 0.0
         r_bd = -dur * dy - sdur * ds + 0.5 * conv * (dy + ds) ** 2
         out[:, k] = np.where(eq, r_eq, np.where(bd, r_bd, 0.0))
     return out

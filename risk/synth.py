@@ -302,6 +302,9 @@ def generate(con, cfg: SynthConfig | None = None, progress_bar: bool = False) ->
         mkt_rows.append(pd.DataFrame({"date": days, "underlying_id": und, "vol": vol,
                                       "dividend": 0.02 if und == LARGE_CAP_INDEX else 0.06}))
     insert_frame(con, "market_params", pd.concat(mkt_rows, ignore_index=True))
+    from risk.packed import pack
+
+    pack(con)  # the jobs read the packed copies (risk/packed.py)
     return {tb: con.execute(f"SELECT count(*) FROM {tb}").fetchall()[0][0]
             for tb in ("assets", "prices", "asset_returns", "portfolios", "holdings", "benchmark_weights",
                        "bonds", "bond_analytics", "curves", "stress_scenarios", "snowball_trades", "market_params")}

@@ -10,8 +10,15 @@ import pytest
 
 import risk
 from risk.batch import run_job
+from risk.packed import pack
 from risk.store import connect, load_file, read_results
 from risk_fixtures import small_db
+
+
+def risk_cli_main(argv):
+    from risk.cli import build_parser, run
+
+    return run(build_parser("foreland risk").parse_args(argv))
 
 VAR = {"window": 120}
 
@@ -328,6 +335,7 @@ def test_bad_data_and_requests(tmp_path):
         run_job(db, "var", scheduler="sync", portfolios=["EQ-00001"], params=VAR)
     con = duckdb.connect(db)
     con.execute("UPDATE asset_returns SET ret = NULL WHERE asset_key = ? AND date = ?", [key, day])
+    pack(con)  # an in-place UPDATE keeps row counts: a writer outside the loader repacks (docs/risk.md)
     con.close()
     with pytest.raises(ValueError, match=f"asset_returns.ret: missing or NaN value for asset '{held}'"):
         run_job(db, "var", scheduler="sync", portfolios=["EQ-00001"], params=VAR)
@@ -337,6 +345,7 @@ def test_bad_data_and_requests(tmp_path):
     last = con.execute("SELECT max(date) FROM benchmark_weights").fetchall()[0][0]
     con.execute("UPDATE benchmark_weights SET weight = weight * 1.1 WHERE date = ?", [last])
     con.close()
+    assert risk_cli_main(["pack", "--db", db]) == 0
     with pytest.raises(ValueError, match="benchmark_weights: weights of 'SSE50' .* must sum to 1"):
         run_job(db, "brinson", scheduler="sync", portfolios=["EQ-00002"], params={"periods": 10})
 

@@ -20,6 +20,7 @@ from risk.store import trading_days_between
 
 KINDS = ("book",)
 TABLES = ("snowball_trades", "prices", "market_params", "curves")
+PACKS = ("prices",)
 DEFAULTS = {"method": "pde", "paths": 200_000, "seed": 0, "backend": "cpu"}
 STATUS = {"live": 0.0, "knocked_out": 1.0, "matured": 2.0}
 GREEKS = ["delta", "gamma", "vega", "rho", "theta"]

@@ -6,13 +6,13 @@ import pandas as pd
 import pyarrow as pa
 
 from risk.brinson import brinson_arrays
-from risk.jobs.common import (portfolio_window, concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, grid_results,
+from risk.jobs.common import (portfolio_window, concat_results, benchmark_snapshots, chunk_rows, daily_matrix, daily_quantities, daily_range, grid_results,
                                key_positions, results_frame)
 from risk.linking import link_coefficients
-from risk.store import trading_days_between
 
 KINDS = ("equity",)
 TABLES = ("holdings", "prices", "asset_returns", "assets", "benchmark_weights", "portfolios")
+PACKS = ("holdings", "prices", "asset_returns", "benchmark_weights")
 DEFAULTS = {"periods": 250, "model": "BF", "effects": 3, "linking": "carino"}
 UNCLASSIFIED = "Unclassified"
 RECONCILE_TOL = 1e-9
@@ -26,11 +26,15 @@ def load(con, date, chunks, params):
         raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")
     bids = sorted(set(bmap.values()))
     bw = benchmark_snapshots(con, bids, days[0].item(), days[-2].item())
-    sums = bw.groupby(["portfolio_id", "date"]).weight.sum()
-    off = sums[(sums - 1).abs() > 1e-6]
+    # Sum per (benchmark, date) weight set with numpy (a pandas groupby costs more than the whole check).
+    b_day = np.asarray(bw.date.to_numpy(), dtype="datetime64[D]")
+    sets, inv = np.unique(bw.p_idx.to_numpy() * 10**6 + b_day.astype(np.int64), return_inverse=True)
+    sums = np.bincount(inv, weights=bw.weight.to_numpy(dtype=float), minlength=len(sets))
+    off = np.flatnonzero(np.abs(sums - 1) > 1e-6)
     if len(off):
-        raise ValueError(f"benchmark_weights: weights of {off.index[0][0]!r} on {off.index[0][1]:%Y-%m-%d} sum to "
-                         f"{off.iloc[0]:.8g}, must sum to 1")
+        i = int(np.flatnonzero(inv == off[0])[0])
+        raise ValueError(f"benchmark_weights: weights of {bw.portfolio_id.iloc[i]!r} on {b_day[i]} sum to "
+                         f"{sums[off[0]]:.8g}, must sum to 1")
     keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy())
     # Order assets by sector so a sector total is a contiguous reduceat, not a one-hot product.
     sec = sector_of(con, keys)
@@ -40,8 +44,10 @@ def load(con, date, chunks, params):
     sectors = sec[starts]
     # Benchmark weight sets may predate the window (last rebalance before it): price from the earliest one.
     first = min(np.datetime64(bw.date.min(), "D"), days[0])
-    ext = trading_days_between(con, first, days[-1])
-    close_ext = daily_matrix(con, keys, ext, "prices", "close")
+    ext, close_ext = daily_range(con, keys, first, days[-1], "prices", ["close"])
+    close_ext = close_ext["close"]
+    if len(ext) < len(days) or (ext[len(ext) - len(days):] != days).any():
+        raise ValueError(f"prices: the window {days[0]}..{days[-1]} has days without prices")
     close = close_ext[len(ext) - len(days):]
     ret = daily_matrix(con, keys, days[1:], "asset_returns", "ret")
     # Benchmark weights become index units at their date so they drift with prices like holdings do.

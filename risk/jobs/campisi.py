@@ -6,14 +6,14 @@ import pandas as pd
 import pyarrow as pa
 
 from risk.campisi import campisi_arrays
-from risk.jobs.common import (portfolio_window, coded, concat_results, benchmark_snapshots, chunk_rows, daily_matrices, daily_quantities, grid_results,
+from risk.jobs.common import (portfolio_window, coded, concat_results, benchmark_snapshots, chunk_rows, daily_quantities, daily_range, grid_results,
                                key_positions, results_frame)
 from risk.linking import link_coefficients
 from risk.schema import GOV_CURVE
-from risk.store import trading_days_between
 
 KINDS = ("bond",)
 TABLES = ("holdings", "bond_analytics", "bonds", "curves", "benchmark_weights", "portfolios")
+PACKS = ("holdings", "bond_analytics", "benchmark_weights", "asset_returns")
 DEFAULTS = {"periods": 250, "linking": "carino"}
 EFFECTS = ["income", "treasury", "spread", "selection", "total"]
 PORTFOLIO_EFFECTS = ["income", "treasury", "treasury_shift", "treasury_twist", "spread", "selection", "total"]
@@ -44,9 +44,10 @@ def load(con, date, chunks, params):
     coupon = np.ma.getdata(coupon).astype(float)[at]
     maturity = np.asarray(np.ma.getdata(res["maturity_date"]), dtype="datetime64[D]")[at]
     first = min(np.datetime64(bw.date.min(), "D"), days[0]) if len(bw) else days[0]
-    ext = trading_days_between(con, first, days[-1])
-    m = daily_matrices(con, keys, ext, "bond_analytics",
-                       ["dirty_price", "coupon_paid", "spread", "mod_duration", "spread_duration"])
+    ext, m = daily_range(con, keys, first, days[-1], "bond_analytics",
+                         ["dirty_price", "coupon_paid", "spread", "mod_duration", "spread_duration"])
+    if len(ext) < len(days) or (ext[len(ext) - len(days):] != days).any():
+        raise ValueError(f"bond_analytics: the window {days[0]}..{days[-1]} has days without bond analytics")
     off = len(ext) - len(days)
     a = {k: v[off:] for k, v in m.items()}
     curve = con.sql("SELECT date, tenor_years, yield FROM curves WHERE curve_id = $c AND date BETWEEN $s AND $e ORDER BY date, tenor_years",
@@ -69,51 +70,79 @@ def load(con, date, chunks, params):
     # Effects per (day, bond): income, treasury, shift, twist, spread, selection, total.
     e7 = np.stack([e[..., 0], e[..., 1], tshift, e[..., 1] - tshift, e[..., 2], e[..., 3], e[..., 4]], -1)
     dirty_prev = a["dirty_price"][:-1]
-    shared = {"effects": e7, "bond_ids": bond_ids}
+    # Effects times the start price, plus the price itself: one batched product of quantities with this gives
+    # each portfolio's value-weighted effects and its value, without a P x T x N weight array.
+    e8 = np.concatenate([e7 * dirty_prev[..., None], dirty_prev[..., None]], -1)
+    shared = {"effects": e7, "priced": e8, "dirty_prev": dirty_prev, "bond_ids": bond_ids}
     if len(bw):
         key_pos = key_positions(keys, bw.asset_key.to_numpy())
-        day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
+        bdays = np.asarray(bw.date.to_numpy(), dtype="datetime64[D]")
+        day_pos = np.searchsorted(ext, bdays)
+        if (day_pos >= len(ext)).any() or (ext[np.minimum(day_pos, len(ext) - 1)] != bdays).any():
+            raise ValueError("benchmark_weights: a weight set is dated on a day without bond analytics")
         bw["quantity"] = bw.weight.to_numpy() / m["dirty_price"][day_pos, key_pos]
-        bench_w = _weights(daily_quantities(bw, len(bids), keys, days[:-1]), dirty_prev)
-        shared["bench_linked"] = _linked(bench_w, e7, params["linking"])[1]
+        bq = daily_quantities(bw, len(bids), keys, days[:-1], time_major=True)
+        shared["bench_linked"] = _linked(bq, shared, params["linking"])[1]
         shared["bench_ids"] = bids
     out, lo = [], 0
     for c in chunks:
-        q = daily_quantities(chunk_rows(snap, lo, len(c)), len(c), keys, days[:-1])
+        q = daily_quantities(chunk_rows(snap, lo, len(c)), len(c), keys, days[:-1], time_major=True)
         lo += len(c)
-        out.append({"pids": list(c), "weights": _weights(q, dirty_prev),
+        out.append({"pids": list(c), "quantities": q,
                     "bench": np.array([bids.index(bmap[p]) if bmap.get(p) else -1 for p in c])})
     return shared, out
 
 
-def _weights(q, dirty_prev):
-    mv = q * dirty_prev[None]
-    nav = mv.sum(-1, keepdims=True)
+def _linked(q, shared, linking, pairs=None):
+    """Daily portfolio effects (P x T x 7), linked effects (P x 7) and, for the (portfolio, bond) index ``pairs``,
+    each pair's linked contribution (K x 5), from daily quantities (T x P x N, time-major so the batched
+    product runs on contiguous BLAS blocks)."""
+    x = np.matmul(q, shared["priced"])  # T x P x 8
+    nav = x[..., 7]
     if (nav <= 0).any():
         raise ValueError("holdings: a portfolio has a non-positive value on some day of the window")
-    return mv / nav
-
-
-def _linked(w, e7, linking, pairs=None):
-    """Daily portfolio effects (P x T x 7), linked effects (P x 7) and, for the (portfolio, bond) index ``pairs``,
-    each pair's linked contribution (K x 5)."""
-    daily = np.matmul(w.transpose(1, 0, 2), e7).transpose(1, 0, 2)  # batched BLAS, not a slow einsum loop
+    daily = (x[..., :7] / nav[..., None]).transpose(1, 0, 2)
     coef = link_coefficients(daily[..., -1], np.zeros(daily.shape[:2]), linking)
     port = np.sum(daily * coef[..., None], axis=1)
     bonds = None
     if pairs is not None:
         # Only bonds a portfolio held at some point: a (1 x T) @ (T x 5) product per pair, not the dense P x N x T.
         p_idx, n_idx = pairs
-        cw = w[p_idx, :, n_idx] * coef[p_idx]  # K x T
-        bonds = np.matmul(cw[:, None, :], e7[:, n_idx][..., BOND_EFFECTS].transpose(1, 0, 2))[:, 0]  # K x 5
+        bonds = _pair_kernel()(q, shared["dirty_prev"], nav, np.ascontiguousarray(coef.T), shared["effects"],
+                               p_idx.astype(np.int64), n_idx.astype(np.int64), np.array(BOND_EFFECTS, dtype=np.int64))
     return daily, port, bonds
+
+
+def _pair_contributions(q, dirty_prev, nav, coef_t, e7, p_idx, n_idx, effects):
+    """Linked contribution of each (portfolio, bond) pair: sum over days of its weight x link coefficient x
+    effect (K x len(effects)); a loop over pairs and days that reads the arrays in place (no K x T x 7 gathers)."""
+    out = np.zeros((len(p_idx), len(effects)))
+    for k in range(len(p_idx)):
+        p, n = p_idx[k], n_idx[k]
+        for t in range(q.shape[0]):
+            cw = q[t, p, n] * dirty_prev[t, n] / nav[t, p] * coef_t[t, p]
+            for j in range(len(effects)):
+                out[k, j] += cw * e7[t, n, effects[j]]
+    return out
+
+
+_JIT: dict = {}
+
+
+def _pair_kernel():
+    # Compiled on first use (cached on disk), so importing the job costs nothing.
+    if "pairs" not in _JIT:
+        from numba import njit
+
+        _JIT["pairs"] = njit(cache=True)(_pair_contributions)
+    return _JIT["pairs"]
 
 
 def compute(shared, payload, params) -> pa.Table:
     """Linked Campisi effects per portfolio, its benchmark and their difference, plus per-bond contributions."""
-    e7, ids, pids = shared["effects"], shared["bond_ids"], payload["pids"]
-    p_idx, n_idx = np.nonzero(np.abs(payload["weights"]).sum(1))
-    daily, port, sel = _linked(payload["weights"], e7, params["linking"], (p_idx, n_idx))
+    ids, pids, q = shared["bond_ids"], payload["pids"], payload["quantities"]
+    p_idx, n_idx = np.nonzero(np.abs(q).sum(0))
+    daily, port, sel = _linked(q, shared, params["linking"], (p_idx, n_idx))
     total = np.prod(1 + daily[..., -1], axis=1) - 1
     parts = [0, 1, 4, 5]  # income + treasury + spread + selection = total
     gap = np.abs(port[:, parts].sum(1) - total)

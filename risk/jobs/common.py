@@ -11,72 +11,52 @@ import pyarrow as pa
 RESULT_COLUMNS = ["portfolio_id", "item", "metric", "value"]
 
 
-IDS_CTE = "(SELECT unnest($ids) AS {col}, (generate_subscripts($ids, 1) - 1)::BIGINT AS pos)"
-
-
 def register_ids(con, name: str, ids: Sequence[str], col: str) -> None:
     """Register a DataFrame of ids (and their positions, column ``pos``) under ``name`` for joins."""
     con.register(name, pd.DataFrame({col: np.asarray(list(ids), dtype=object), "pos": np.arange(len(ids), dtype=np.int32)}))
 
 
-def ids_table(col: str) -> str:
-    """SQL for a table (``col``, pos) of the ids passed as the list parameter ``$ids`` (no registration, no pandas)."""
-    return IDS_CTE.format(col=col)
+def _snapshot_frame(source: str, owners: Sequence[str], start: dt.date, end: dt.date, con, with_date: bool,
+                    value: str, nonzero: bool) -> pd.DataFrame:
+    """Positions of the owners' snapshots (p_idx, [date,] asset_key, ``value``) from the packed copy; errors name
+    the long table."""
+    from risk.packed import read_snapshots
 
-
-def _numeric_frame(res: dict, cols: Sequence[str]) -> pd.DataFrame:
-    return pd.DataFrame({c: np.ma.getdata(res[c]) if isinstance(res[c], np.ma.MaskedArray) else res[c] for c in cols})
-
-
-def _holdings_query(con, sql: str, pids: Sequence[str], params: dict, cols: Sequence[str]) -> pd.DataFrame:
-    # Integer positions and keys come back (fetchnumpy, no string columns): converting strings costs more than the query.
-    res = con.execute(sql, dict(params, ids=list(pids))).fetchnumpy()
-    key = res["asset_key"]
-    if isinstance(key, np.ma.MaskedArray) and key.mask.any():
-        i = int(np.flatnonzero(np.ma.getmaskarray(key))[0])
-        raise ValueError(f"holdings: asset {res['asset_id'][i]!r} of portfolio {pids[int(res['p_idx'][i])]!r} is not in the assets table")
-    df = _numeric_frame(res, cols).astype({"asset_key": np.int64, "p_idx": np.int64})
-    seen = np.zeros(len(pids), dtype=bool)
-    seen[df.p_idx.to_numpy()] = True
+    owner_col = "portfolio" if source == "holdings" else "benchmark"
+    p, days, k, v, unknown = read_snapshots(con, source, owners, start, end)
+    if unknown is not None:
+        raise ValueError(f"{source}: asset {unknown[1]!r} of {owner_col} {owners[unknown[0]]!r} is not in the assets table")
+    seen = np.zeros(len(owners), dtype=bool)
+    seen[p] = True
     missing = np.flatnonzero(~seen)
     if len(missing):
-        raise ValueError(f"holdings: portfolio {pids[missing[0]]!r} has no holdings on or before {params.get('date', params.get('start'))}"
-                         + (f" ({len(missing)} portfolios in all)" if len(missing) > 1 else ""))
-    return df
+        what = "holdings" if source == "holdings" else "weights"
+        raise ValueError(f"{source}: {owner_col} {owners[missing[0]]!r} has no {what} on or before {start}"
+                         + (f" ({len(missing)} {owner_col}s in all)" if len(missing) > 1 else ""))
+    keep = (v != 0) if nonzero else (k >= 0)
+    p, days, k, v = p[keep], days[keep], k[keep], v[keep]
+    cols = {"p_idx": p}
+    if with_date:
+        cols["date"] = days
+    cols["asset_key"] = k
+    cols[value] = v
+    return pd.DataFrame(cols)
 
 
 def holdings_asof(con, pids: Sequence[str], date: dt.date) -> pd.DataFrame:
     """Positions (p_idx into ``pids``, asset_key, quantity) of each portfolio's latest snapshot on or before ``date``."""
-    return _holdings_query(con, f"""
-        WITH p AS {ids_table("portfolio_id")},
-             last AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN p USING (portfolio_id)
-                      WHERE h.date <= $date GROUP BY 1)
-        SELECT p.pos AS p_idx, a.asset_key, h.quantity, h.asset_id
-          FROM holdings h JOIN last ON h.portfolio_id = last.portfolio_id AND h.date = last.d
-          JOIN p ON p.portfolio_id = h.portfolio_id
-          LEFT JOIN assets a ON a.asset_id = h.asset_id
-         WHERE h.quantity <> 0""", pids, {"date": date}, ["p_idx", "asset_key", "quantity"])
+    return _snapshot_frame("holdings", list(pids), date, date, con, False, "quantity", True)
 
 
 def holdings_snapshots(con, pids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Every holdings snapshot in effect at some point in [start, end]: (p_idx, date, asset_key, quantity)."""
-    return _holdings_query(con, f"""
-        WITH p AS {ids_table("portfolio_id")},
-             first AS (SELECT h.portfolio_id, max(h.date) AS d FROM holdings h JOIN p USING (portfolio_id)
-                       WHERE h.date <= $start GROUP BY 1)
-        SELECT p.pos AS p_idx, h.date, a.asset_key, h.quantity, h.asset_id
-          FROM holdings h JOIN first USING (portfolio_id) JOIN p ON p.portfolio_id = h.portfolio_id
-          LEFT JOIN assets a ON a.asset_id = h.asset_id
-         WHERE h.date >= first.d AND h.date <= $end""", pids, {"start": start, "end": end},
-        ["p_idx", "date", "asset_key", "quantity"])
+    return _snapshot_frame("holdings", list(pids), start, end, con, True, "quantity", False)
 
 
 def portfolio_window(con, date: dt.date, chunks: Sequence[Sequence[str]], periods: int):
     """Portfolio ids of the chunks, the window's trading days, their holdings snapshots and benchmark map."""
-    from risk.store import trading_days
-
     pids = [p for c in chunks for p in c]
-    days = trading_days(con, date, periods + 1)
+    days = window_days(con, date, periods + 1)
     snap = holdings_snapshots(con, pids, days[0].item(), days[-2].item())
     bmap = dict(con.execute("SELECT portfolio_id, benchmark_id FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
                             {"ids": pids}).fetchall())
@@ -85,31 +65,17 @@ def portfolio_window(con, date: dt.date, chunks: Sequence[Sequence[str]], period
 
 def benchmark_snapshots(con, bids: Sequence[str], start: dt.date, end: dt.date) -> pd.DataFrame:
     """Benchmark weight sets in effect over [start, end]: (portfolio_id = benchmark id, p_idx, date, asset_key, weight)."""
-    res = con.execute(f"""
-        WITH b AS {ids_table("benchmark_id")},
-             first AS (SELECT benchmark_id, max(date) AS d FROM benchmark_weights JOIN b USING (benchmark_id)
-                       WHERE date <= $s GROUP BY 1)
-        SELECT b.pos AS p_idx, w.date, w.asset_id, a.asset_key, w.weight
-          FROM benchmark_weights w JOIN first USING (benchmark_id) JOIN b ON b.benchmark_id = w.benchmark_id
-          LEFT JOIN assets a ON a.asset_id = w.asset_id
-         WHERE w.date >= first.d AND w.date <= $e""", {"s": start, "e": end, "ids": list(bids)}).fetchnumpy()
-    p_idx = np.asarray(res["p_idx"], dtype=np.int64)
-    seen = np.zeros(len(bids), dtype=bool)
-    seen[p_idx] = True
-    if not seen.all():
-        raise ValueError(f"benchmark_weights: benchmark {bids[int(np.argmin(seen))]!r} has no weights on or before {start}")
-    key = res["asset_key"]
-    if isinstance(key, np.ma.MaskedArray) and key.mask.any():
-        raise ValueError(f"benchmark_weights: asset {res['asset_id'][int(np.flatnonzero(np.ma.getmaskarray(key))[0])]!r} "
-                         "is not in the assets table")
-    df = _numeric_frame(res, ["p_idx", "date", "asset_key", "weight"]).astype({"asset_key": np.int64, "p_idx": np.int64})
-    df.insert(0, "portfolio_id", np.asarray(list(bids), dtype=object)[p_idx])
+    df = _snapshot_frame("benchmark_weights", list(bids), start, end, con, True, "weight", False)
+    df.insert(0, "portfolio_id", np.asarray(list(bids), dtype=object)[df.p_idx.to_numpy()])
     return df
 
 
 def chunk_rows(df: pd.DataFrame, lo: int, n: int) -> pd.DataFrame:
     """Rows of portfolios lo..lo+n-1, renumbered from 0 (a chunk's view of holdings)."""
-    sub = df[(df.p_idx >= lo) & (df.p_idx < lo + n)]
+    p = df.p_idx.to_numpy()
+    if lo == 0 and (len(p) == 0 or p.max() < n):
+        return df  # one chunk holds every portfolio (in-process runs): nothing to filter or renumber
+    sub = df[(p >= lo) & (p < lo + n)]
     return sub.assign(p_idx=sub.p_idx - lo)
 
 
@@ -119,38 +85,78 @@ def asset_name(con, key: int) -> str:
     return rows[0][0] if rows else f"asset_key {key}"
 
 
+def select_keys(packed: np.ndarray, keys: np.ndarray, lo: int = 0) -> np.ndarray:
+    """Columns of ``keys`` from a packed (days x n) matrix whose column j is asset_key lo + j; a key outside
+    the packed range reads as missing (NaN)."""
+    at = np.asarray(keys, dtype=np.int64) - lo
+    inside = (at >= 0) & (at < packed.shape[1])
+    if inside.all():
+        return packed[:, at]
+    out = np.full((packed.shape[0], len(at)), np.nan)
+    out[:, inside] = packed[:, at[inside]]
+    return out
+
+
+def check_complete(con, m: np.ndarray, keys: np.ndarray, days: np.ndarray, table: str, col: str) -> np.ndarray:
+    """Raise ValueError naming the table, asset and date of the first missing or NaN cell of a (days x keys) matrix."""
+    bad = np.isnan(m)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        n = int(bad.sum())
+        raise ValueError(f"{table}.{col}: missing or NaN value for asset {asset_name(con, keys[j])!r} on {days[i]}"
+                         + (f" ({n} missing cells in all)" if n > 1 else ""))
+    return m
+
+
 def daily_matrices(con, keys: np.ndarray, days: np.ndarray, table: str, cols: Sequence[str]) -> dict[str, np.ndarray]:
     """Dense (days x assets) matrices of daily columns for asset keys; a missing or NaN cell raises ValueError."""
+    from risk.packed import read_daily
+
     keys = np.asarray(keys, dtype=np.int64)
-    first = days[0].item()
-    # Day offsets and integer keys travel instead of dates and ids; lookups place them without sorting.
-    res = con.sql(f"SELECT asset_key, date_diff('day', $a, date)::INTEGER AS d, {', '.join(cols)} FROM {table} "
-                  "WHERE date BETWEEN $a AND $b", params={"a": first, "b": days[-1].item()}).fetchnumpy()
-    k = np.asarray(res["asset_key"], dtype=np.int64)
-    c = np.full(int(max(k.max(initial=0), keys.max(initial=0))) + 1, -1, dtype=np.int64)
-    c[keys] = np.arange(len(keys))
-    c = c[k]
-    offsets = (days - days[0]).astype(np.int64)
-    r = np.full(int(offsets[-1]) + 1, -1, dtype=np.int64)
-    r[offsets] = np.arange(len(days))
-    r = r[np.asarray(res["d"], dtype=np.int64)]
-    ok = (c >= 0) & (r >= 0)
-    rows, cidx = r[ok], c[ok]
+    got, full, lo = read_daily(con, table, cols, start=days[0].item(), end=days[-1].item())
+    at = np.searchsorted(got, days)
+    found = (at < len(got)) & (got[np.minimum(at, len(got) - 1)] == days) if len(got) else np.zeros(len(days), bool)
     out = {}
     for col in cols:
         m = np.full((len(days), len(keys)), np.nan)
-        v = res[col]
-        # NULLs arrive as a masked array: they must become NaN (and fail), never their fill value.
-        v = np.ma.filled(v.astype(float), np.nan) if isinstance(v, np.ma.MaskedArray) else np.asarray(v, dtype=float)
-        m[rows, cidx] = v[ok]
-        bad = np.isnan(m)
-        if bad.any():
-            i, j = np.argwhere(bad)[0]
-            n = int(bad.sum())
-            raise ValueError(f"{table}.{col}: missing or NaN value for asset {asset_name(con, keys[j])!r} on {days[i]}"
-                             + (f" ({n} missing cells in all)" if n > 1 else ""))
-        out[col] = m
+        m[found] = select_keys(full[col][at[found]], keys, lo)
+        out[col] = check_complete(con, m, keys, days, table, col)
     return out
+
+
+def daily_window(con, keys: np.ndarray, end: dt.date, count: int, table: str,
+                 cols: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The last ``count`` days of ``table`` up to ``end`` and their dense (days x assets) matrices, in one read."""
+    from risk.packed import read_daily
+
+    keys = np.asarray(keys, dtype=np.int64)
+    days, full, lo = read_daily(con, table, cols, end=end, last=count)
+    if len(days) < count:
+        raise ValueError(f"--window: needs {count} trading days up to {end}, the database has {len(days)}")
+    return days, {c: check_complete(con, select_keys(full[c], keys), keys, days, table, c) for c in cols}
+
+
+def daily_range(con, keys: np.ndarray, start, end, table: str,
+                cols: Sequence[str]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The days of ``table`` in [start, end] and their dense (days x assets) matrices, in one read."""
+    from risk.packed import read_daily
+
+    keys = np.asarray(keys, dtype=np.int64)
+    days, full, lo = read_daily(con, table, cols, start=np.datetime64(start, "D").item(),
+                                end=np.datetime64(end, "D").item())
+    return days, {c: check_complete(con, select_keys(full[c], keys, lo), keys, days, table, c) for c in cols}
+
+
+def window_days(con, end: dt.date, count: int) -> np.ndarray:
+    """The last ``count`` trading days (dates with returns) up to ``end`` inclusive, from the packed returns."""
+    from risk.packed import packed_name
+
+    rows = con.sql(f"SELECT date FROM {packed_name('asset_returns')} WHERE date <= $end ORDER BY date DESC LIMIT $n",
+                   params={"end": end, "n": count}).fetchnumpy()["date"]
+    days = np.sort(np.asarray(rows, dtype="datetime64[D]"))
+    if len(days) < count:
+        raise ValueError(f"--window: needs {count} trading days up to {end}, the database has {len(days)}")
+    return days
 
 
 def daily_matrix(con, keys: np.ndarray, days: np.ndarray, table: str = "prices", col: str = "close") -> np.ndarray:
@@ -167,36 +173,42 @@ def key_positions(keys: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     return lookup[wanted]
 
 
+def scatter_add(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """A dense matrix with ``values`` summed at (rows, cols) (duplicates add up), via bincount: np.add.at is slow."""
+    flat = np.asarray(rows, dtype=np.int64) * shape[1] + np.asarray(cols, dtype=np.int64)
+    return np.bincount(flat, weights=np.asarray(values, dtype=float), minlength=shape[0] * shape[1]).reshape(shape)
+
+
 def dense_positions(h: pd.DataFrame, n_portfolios: int, keys: np.ndarray, col: str = "quantity") -> np.ndarray:
     """Assets x portfolios matrix of a position column (zeros where not held)."""
     a_idx = key_positions(keys, h.asset_key.to_numpy())
-    out = np.zeros((len(keys), n_portfolios))
-    np.add.at(out, (a_idx, h.p_idx.to_numpy()), h[col].to_numpy(dtype=float))
-    return out
+    return scatter_add((len(keys), n_portfolios), a_idx, h.p_idx.to_numpy(), h[col].to_numpy(dtype=float))
 
 
-def daily_quantities(snap: pd.DataFrame, n_portfolios: int, keys: np.ndarray, days: np.ndarray) -> np.ndarray:
-    """Quantities in effect at the close of each day (portfolios x days x assets), forward-filled between snapshots.
+def daily_quantities(snap: pd.DataFrame, n_portfolios: int, keys: np.ndarray, days: np.ndarray,
+                     time_major: bool = False) -> np.ndarray:
+    """Quantities in effect at the close of each day (portfolios x days x assets, or days x portfolios x assets
+    with ``time_major``), forward-filled between snapshots.
 
     ``snap`` has columns p_idx, date, asset_key, quantity.
     """
-    out = np.zeros((n_portfolios, len(days), len(keys)))
-    p_all = snap.p_idx.to_numpy()
-    d_all = np.asarray(snap["date"].to_numpy(), dtype="datetime64[D]")
-    k_all = key_positions(keys, snap.asset_key.to_numpy())
-    q_all = snap.quantity.to_numpy(dtype=float)
-    order = np.argsort(p_all, kind="stable")
-    bounds = np.searchsorted(p_all[order], np.arange(n_portfolios + 1))
-    for j in range(n_portfolios):  # one small dense fill per portfolio
-        rows = order[bounds[j]:bounds[j + 1]]
-        uniq, inv = np.unique(d_all[rows], return_inverse=True)
-        q = np.zeros((len(uniq), len(keys)))
-        np.add.at(q, (inv, k_all[rows]), q_all[rows])
-        which = np.searchsorted(uniq, days, side="right") - 1
-        if len(uniq) == 0 or (which < 0).any():
-            raise ValueError(f"holdings: portfolio number {j} has no holdings on or before {days[0]}")
-        out[j] = q[which]
-    return out
+    p_all = snap.p_idx.to_numpy().astype(np.int64)
+    d_all = np.asarray(snap["date"].to_numpy(), dtype="datetime64[D]").astype(np.int64)
+    day_num = np.asarray(days, dtype="datetime64[D]").astype(np.int64)
+    # One id per (portfolio, snapshot date), ordered by portfolio then date: all portfolios in one dense fill.
+    base = int(min(d_all.min(initial=0), day_num.min(initial=0)))
+    span = int(max(d_all.max(initial=0), day_num.max(initial=0))) - base + 1
+    code = p_all * span + (d_all - base)
+    uniq, inv = np.unique(code, return_inverse=True)
+    q = scatter_add((len(uniq), len(keys)), inv, key_positions(keys, snap.asset_key.to_numpy()),
+                    snap.quantity.to_numpy(dtype=float))
+    owner = np.arange(n_portfolios)[:, None]
+    which = np.searchsorted(uniq, owner * span + (day_num - base)[None, :], side="right") - 1
+    ok = (which >= 0) & (uniq[np.maximum(which, 0)] // span == owner)
+    if not ok.all():
+        j = int(np.argwhere(~ok)[0][0])
+        raise ValueError(f"holdings: portfolio number {j} has no holdings on or before {days[0]}")
+    return q[which.T] if time_major else q[which]
 
 
 def coded(names: Sequence[str], codes: np.ndarray) -> pa.DictionaryArray:

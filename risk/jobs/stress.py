@@ -5,12 +5,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from risk.jobs.common import coded, concat_results, daily_matrix, dense_positions, holdings_asof, results_frame
-from risk.store import trading_days
+from risk.jobs.common import (coded, concat_results, daily_matrix, daily_window, dense_positions, holdings_asof, key_positions,
+                              results_frame, select_keys)
+from risk.packed import read_daily
 from risk.stress import historical_stress, position_returns, scenarios_from_rows
 
 KINDS = ("equity", "bond", "mixed")
 TABLES = ("holdings", "prices", "asset_returns", "assets", "stress_scenarios")
+PACKS = ("holdings", "prices", "asset_returns", "bond_analytics")
 DEFAULTS = {"window": 250, "hist_window": 10, "n_worst": 3, "positions": True}
 
 
@@ -19,27 +21,39 @@ def load(con, date, chunks, params):
     pids = [p for c in chunks for p in c]
     h = holdings_asof(con, pids, date)
     keys = np.unique(h.asset_key.to_numpy())
-    px = daily_matrix(con, keys, np.array([np.datetime64(date, "D")]), "prices", "close")[0]
-    con.register("_keys", pd.DataFrame({"asset_key": keys}))
-    pos = con.sql("""
+    day = np.array([np.datetime64(date, "D")])
+    px = daily_matrix(con, keys, day, "prices", "close")[0]
+    # Attributes of the held keys only, as arrays (one list parameter, no registered frame, no pandas round trip).
+    res = con.execute("""
         SELECT a.asset_key, a.asset_id, a.asset_class, a.beta, a.index_id, a.sector, b.rating,
-               ba.mod_duration, ba.spread_duration, ba.convexity,
                date_diff('day', $d::DATE, b.maturity_date) / 365.0 AS maturity_years
-          FROM _keys k JOIN assets a USING (asset_key)
-          LEFT JOIN bonds b ON b.asset_id = a.asset_id
-          LEFT JOIN bond_analytics ba ON ba.asset_key = a.asset_key AND ba.date = $d""", params={"d": date}).df()
-    pos = pos.set_index("asset_key").loc[keys]
-    bonds = pos.asset_class == "bond"
-    if bonds.any() and pos.loc[bonds, "mod_duration"].isna().any():
-        bad = pos.index[bonds & pos.mod_duration.isna()][0]
-        raise ValueError(f"bond_analytics: no analytics for held bond {pos.loc[bad, 'asset_id']!r} on {date}")
+          FROM assets a LEFT JOIN bonds b ON b.asset_id = a.asset_id
+         WHERE a.asset_key IN (SELECT unnest($k))""", {"d": date, "k": keys.tolist()}).fetchnumpy()
+    at = key_positions(np.asarray(res["asset_key"], dtype=np.int64), keys)
+    pos = pd.DataFrame({c: (np.ma.filled(res[c].astype(float), np.nan) if c in ("beta", "maturity_years")
+                            else np.asarray(np.ma.filled(res[c].astype(object), None), dtype=object))[at]
+                        for c in ("asset_id", "asset_class", "beta", "index_id", "sector", "rating", "maturity_years")})
+    bonds = (pos.asset_class == "bond").to_numpy()
+    for c in ("mod_duration", "spread_duration", "convexity"):
+        pos[c] = np.nan
+    if bonds.any():
+        # Bond analytics on the day from the packed copy; a held bond without them is an error.
+        bk = keys[bonds]
+        _, full, lo = read_daily(con, "bond_analytics", ["mod_duration", "spread_duration", "convexity"],
+                                 start=date, end=date)
+        for c in ("mod_duration", "spread_duration", "convexity"):
+            v = select_keys(full[c], bk, lo)[0] if len(full[c]) else np.full(len(bk), np.nan)
+            pos.loc[bonds, c] = v
+        if pos.loc[bonds, "mod_duration"].isna().any():
+            bad = np.flatnonzero(bonds & pos.mod_duration.isna().to_numpy())[0]
+            raise ValueError(f"bond_analytics: no analytics for held bond {pos.asset_id.iloc[bad]!r} on {date}")
     scen = scenarios_from_rows(con.sql("SELECT * FROM stress_scenarios").df())
     if not scen:
         raise ValueError("stress_scenarios: no scenarios defined")
     shared = {"asset_ids": pos.asset_id.to_numpy(dtype=object), "scenario_names": [s.name for s in scen],
-              "scenario_returns": position_returns(pos.reset_index(drop=True), scen)}
-    days = trading_days(con, date, params["window"])
-    shared["returns"] = daily_matrix(con, keys, days, "asset_returns", "ret")
+              "scenario_returns": position_returns(pos, scen)}
+    days, r = daily_window(con, keys, date, params["window"], "asset_returns", ["ret"])
+    shared["returns"] = r["ret"]
     shared["days"] = days
     mv = dense_positions(h, len(pids), keys) * px[:, None]
     out, k = [], 0

@@ -5,12 +5,12 @@ import numpy as np
 import pyarrow as pa
 
 from risk.backtest import basel_zone, christoffersen, kupiec
-from risk.jobs.common import daily_matrix, grid_results, holdings_asof, key_positions
-from risk.store import trading_days
+from risk.jobs.common import daily_matrix, daily_window, grid_results, holdings_asof, key_positions, scatter_add
 from risk.var import value_at_risk
 
 KINDS = ("equity", "bond", "mixed")
 TABLES = ("holdings", "prices", "asset_returns")
+PACKS = ("holdings", "prices", "asset_returns")
 DEFAULTS = {"method": "historical", "confidences": [0.95, 0.99], "horizon": 1, "scaling": "sqrt",
             "window": 250, "backtest_days": 0}
 ZONE_CODE = {"green": 0.0, "yellow": 1.0, "red": 2.0}
@@ -27,8 +27,8 @@ def load(con, date, chunks, params):
     h = holdings_asof(con, pids, date)
     keys = np.unique(h.asset_key.to_numpy())
     n_days = params["window"] + params["backtest_days"]
-    days = trading_days(con, date, n_days)
-    r = daily_matrix(con, keys, days, "asset_returns", "ret")
+    days, r = daily_window(con, keys, date, n_days, "asset_returns", ["ret"])
+    r = r["ret"]
     px = daily_matrix(con, keys, days[-1:], "prices", "close")[0]
     a_idx = key_positions(keys, h.asset_key.to_numpy())
     p_idx = h.p_idx.to_numpy()
@@ -51,8 +51,7 @@ def load(con, date, chunks, params):
 def compute(shared, payload, params) -> pa.Table:
     """VaR/ES (as returns and amounts) per portfolio and confidence; optional rolling backtest."""
     r, nav, pids = shared["returns"], payload["nav"], payload["pids"]
-    w = np.zeros((r.shape[1], len(pids)))
-    np.add.at(w, (payload["assets"], payload["cols"]), payload["w"])
+    w = scatter_add((r.shape[1], len(pids)), payload["assets"], payload["cols"], payload["w"])
     win, bt = params["window"], params["backtest_days"]
     x = r @ w  # all portfolio return series in one product
     metrics, cols = ["nav", "volatility"], [nav, x[-win:].std(axis=0, ddof=1)]

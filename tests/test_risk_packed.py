@@ -1,0 +1,178 @@
+"""Packed copies of the input tables (risk/packed.py) against the long tables read with pandas, the row-count
+guard that rebuilds them, and the vectorised helpers of the fast path against plain per-portfolio loops."""
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from risk.jobs.common import (benchmark_snapshots, daily_matrices, daily_quantities, daily_window, holdings_asof,
+                              holdings_snapshots)
+from risk.packed import ensure_packed, pack
+from risk_fixtures import small_db
+
+
+@pytest.fixture()
+def con(tmp_path):
+    c = duckdb.connect(str(small_db(tmp_path)))
+    yield c
+    c.close()
+
+
+def _long(con, table, col):
+    return con.execute(f"SELECT date, asset_key, {col} FROM {table}").df().pivot(index="date", columns="asset_key",
+                                                                                 values=col)
+
+
+def test_daily_packs_equal_the_long_tables(con):
+    keys = np.array(sorted(con.execute("SELECT asset_key FROM bond_analytics GROUP BY 1").df().asset_key))[::3]
+    day = con.execute("SELECT max(date) FROM asset_returns").fetchall()[0][0]
+    days, got = daily_window(con, keys, day, 40, "asset_returns", ["ret"])
+    ref = _long(con, "asset_returns", "ret")
+    want_days = np.sort(ref.index.to_numpy().astype("datetime64[D]"))[-40:]
+    np.testing.assert_array_equal(days, want_days)
+    np.testing.assert_array_equal(got["ret"], ref.loc[pd.to_datetime(want_days), keys].to_numpy())
+    cols = ["dirty_price", "spread", "mod_duration"]
+    got = daily_matrices(con, keys, want_days[5:9], "bond_analytics", cols)
+    for c in cols:
+        np.testing.assert_array_equal(got[c], _long(con, "bond_analytics", c).loc[pd.to_datetime(want_days[5:9]), keys]
+                                      .to_numpy())
+
+
+def test_missing_cell_is_named_after_the_long_table(con):
+    key, asset = con.execute("SELECT asset_key, asset_id FROM assets WHERE asset_class = 'equity' LIMIT 1").fetchall()[0]
+    day = con.execute("SELECT max(date) FROM prices").fetchall()[0][0]
+    con.execute("UPDATE prices SET close = NULL WHERE asset_key = ? AND date = ?", [key, day])
+    pack(con, ["prices"])
+    with pytest.raises(ValueError, match=f"prices.close: missing or NaN value for asset '{asset}' on {day}"):
+        daily_matrices(con, np.array([key]), np.array([np.datetime64(day, "D")]), "prices", ["close"])
+
+
+def _asof_pandas(h, owners, owner_col, value, start, end):
+    """Snapshots in effect over [start, end], per owner, from the long table with pandas."""
+    a = h[h[owner_col].isin(owners)]
+    first = a[a.date <= pd.Timestamp(start)].groupby(owner_col).date.max()
+    a = a[(a.date >= a[owner_col].map(first)) & (a.date <= pd.Timestamp(end))]
+    return a.assign(p_idx=a[owner_col].map({o: i for i, o in enumerate(owners)}))[["p_idx", "date", "asset_key", value]]
+
+
+def _same_rows(got, want, cols):
+    k = cols[:-1]
+    day = (lambda f: f.assign(date=np.asarray(f.date.to_numpy(), "datetime64[D]").astype(np.int64))) if "date" in cols else (lambda f: f)
+    g = day(got[cols]).sort_values(k).reset_index(drop=True)
+    w = day(want[cols]).sort_values(k).reset_index(drop=True)
+    np.testing.assert_array_equal(g[k].to_numpy(dtype="int64"), w[k].to_numpy(dtype="int64"))
+    np.testing.assert_array_equal(g[cols[-1]].to_numpy(), w[cols[-1]].to_numpy())
+
+
+def test_snapshot_packs_equal_pandas_as_of(con):
+    h = con.execute("SELECT h.*, a.asset_key FROM holdings h JOIN assets a USING (asset_id)").df()
+    pids = ["MX-00002", "EQ-00003", "FI-00001", "EQ-00001"]
+    dates = sorted(h.date.unique())
+    mid, late = dates[len(dates) // 3].date(), dates[-1].date() + dt.timedelta(days=3)
+    want = _asof_pandas(h, pids, "portfolio_id", "quantity", late, late)
+    want = want[want.quantity != 0]
+    _same_rows(holdings_asof(con, pids, late).assign(date=0), want.assign(date=0), ["p_idx", "asset_key", "quantity"])
+    got = holdings_snapshots(con, pids, mid, late)
+    _same_rows(got.assign(date=pd.to_datetime(got.date)), _asof_pandas(h, pids, "portfolio_id", "quantity", mid, late),
+               ["p_idx", "date", "asset_key", "quantity"])
+    b = con.execute("SELECT w.*, a.asset_key FROM benchmark_weights w JOIN assets a USING (asset_id)").df()
+    bids = sorted(b.benchmark_id.unique())
+    got = benchmark_snapshots(con, bids, mid, late)
+    _same_rows(got.assign(date=pd.to_datetime(got.date)), _asof_pandas(b, bids, "benchmark_id", "weight", mid, late),
+               ["p_idx", "date", "asset_key", "weight"])
+
+
+def test_guard_rebuilds_after_rows_are_added_or_removed(con):
+    assert ensure_packed(con, ["holdings", "prices", "asset_returns"]) == []  # generate() packed everything
+    day = con.execute("SELECT max(date) FROM holdings").fetchall()[0][0] + dt.timedelta(days=1)
+    asset = con.execute("SELECT asset_id FROM assets WHERE asset_class = 'equity' ORDER BY 1 LIMIT 1").fetchall()[0][0]
+    con.execute("INSERT INTO holdings VALUES ('EQ-00001', ?, ?, 1234)", [day, asset])
+    assert ensure_packed(con, ["holdings", "prices"]) == ["holdings"]
+    got = holdings_asof(con, ["EQ-00001"], day)
+    assert got.quantity.tolist() == [1234.0]
+    con.execute("DELETE FROM holdings WHERE portfolio_id = 'EQ-00001' AND date = ?", [day])
+    assert ensure_packed(con, ["holdings"]) == ["holdings"]
+    assert len(holdings_asof(con, ["EQ-00001"], day)) > 1
+    # A row change to assets re-keys holdings: every pack built on it is rebuilt.
+    con.execute("INSERT INTO assets SELECT 'NEW-ONE', max(asset_key) + 1, 'equity', NULL, NULL, NULL, NULL FROM assets")
+    assert set(ensure_packed(con, ["holdings", "benchmark_weights", "prices"])) == {"holdings", "benchmark_weights", "prices"}
+
+
+def test_in_place_update_needs_a_repack(con):
+    """The documented limit of the guard: an UPDATE keeps row counts, so the writer must call pack()."""
+    row = con.execute("SELECT portfolio_id, date, asset_id FROM holdings WHERE portfolio_id = 'EQ-00002' "
+                      "ORDER BY date DESC, asset_id LIMIT 1").fetchall()[0]
+    day = row[1]
+    con.execute("UPDATE holdings SET quantity = 777 WHERE portfolio_id = ? AND date = ? AND asset_id = ?", list(row))
+    assert ensure_packed(con, ["holdings"]) == []
+    assert 777.0 not in holdings_asof(con, ["EQ-00002"], day).quantity.tolist()
+    pack(con, ["holdings"])
+    assert 777.0 in holdings_asof(con, ["EQ-00002"], day).quantity.tolist()
+
+
+def test_loader_invalidates_its_packs(con, tmp_path):
+    from risk.store import load_file
+
+    f = tmp_path / "h.parquet"
+    con.execute(f"COPY (SELECT * FROM holdings WHERE portfolio_id = 'EQ-00004') TO '{f}' (FORMAT parquet)")
+    con.execute("DELETE FROM holdings WHERE portfolio_id = 'EQ-00004'")
+    pack(con, ["holdings"])
+    with pytest.raises(ValueError, match="has no holdings"):
+        holdings_asof(con, ["EQ-00004"], dt.date(2025, 12, 31))
+    load_file(con, "holdings", f)
+    assert ensure_packed(con, ["holdings"]) == ["holdings"]
+    assert len(holdings_asof(con, ["EQ-00004"], dt.date(2025, 12, 31))) > 0
+
+
+def test_sparse_asset_keys_are_refused(con):
+    con.execute("INSERT INTO assets (asset_id, asset_key, asset_class) VALUES ('FAR', 50000000, 'equity')")
+    con.execute("INSERT INTO prices SELECT max(date), 50000000, 1.0 FROM prices")
+    with pytest.raises(ValueError, match="prices.asset_key: asset keys must be dense non-negative integers"):
+        pack(con, ["prices"])
+
+
+def test_daily_quantities_match_a_per_portfolio_loop():
+    rng = np.random.default_rng(3)
+    keys = np.arange(5, 25)
+    days = np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-03-01"))
+    rows = []
+    for p in range(4):
+        snaps = np.sort(rng.choice(np.arange(-20, 50), size=3, replace=False))
+        snaps[0] = min(snaps[0], 0)  # every portfolio has a snapshot on or before the first day
+        for s in snaps:
+            held = rng.choice(keys, size=6, replace=False)
+            rows += [(p, days[0] + s, k, rng.normal()) for k in held]
+    snap = pd.DataFrame(rows, columns=["p_idx", "date", "asset_key", "quantity"])
+    got = daily_quantities(snap, 4, keys, days)
+    ref = np.zeros_like(got)
+    for p in range(4):
+        for t, d in enumerate(days):
+            mine = snap[(snap.p_idx == p) & (snap.date <= d)]
+            last = mine[mine.date == mine.date.max()]
+            for k, q in zip(last.asset_key, last.quantity):
+                ref[p, t, np.searchsorted(keys, k)] += q
+    np.testing.assert_array_equal(got, ref)
+    np.testing.assert_array_equal(daily_quantities(snap, 4, keys, days, time_major=True), ref.transpose(1, 0, 2))
+    with pytest.raises(ValueError, match="no holdings on or before"):
+        daily_quantities(snap, 4, keys, days - 400)
+
+
+def test_campisi_pair_kernel_matches_dense_einsum():
+    from risk.jobs.campisi import BOND_EFFECTS, _pair_kernel
+
+    rng = np.random.default_rng(5)
+    t, p, n = 30, 4, 9
+    q = rng.uniform(0, 2, (t, p, n)) * (rng.uniform(size=(1, p, n)) < 0.6)
+    price = rng.uniform(90, 110, (t, n))
+    nav = np.einsum("tpn,tn->tp", q, price)
+    coef = rng.uniform(0.9, 1.1, (t, p))
+    e7 = rng.normal(size=(t, n, 7))
+    p_idx, n_idx = np.nonzero(np.abs(q).sum(0))
+    got = _pair_kernel()(q, price, nav, coef, e7, p_idx, n_idx, np.array(BOND_EFFECTS))
+    w = q * price[:, None, :] / nav[..., None] * coef[..., None]  # t x p x n linked weights
+    dense = np.einsum("tpn,tnj->pnj", w, e7[..., BOND_EFFECTS])
+    np.testing.assert_allclose(got, dense[p_idx, n_idx], rtol=1e-12, atol=1e-15)
