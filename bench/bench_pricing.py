@@ -7,6 +7,9 @@ simulated, reported by the kernel).
 """
 from __future__ import annotations
 
+import os
+import time
+
 import numpy as np
 import pytest
 from numba import njit
@@ -33,13 +36,28 @@ def _record(benchmark, name):
     _MEANS[name] = benchmark.stats.stats.min
 
 
+def _cpu_seconds(fn, rounds=3):
+    """Best-of-rounds CPU time (time.process_time, all threads) and wall time of fn()."""
+    best_cpu = best_wall = float("inf")
+    for _ in range(rounds):
+        c, w = time.process_time(), time.perf_counter()
+        fn()
+        best_cpu = min(best_cpu, time.process_time() - c)
+        best_wall = min(best_wall, time.perf_counter() - w)
+    return best_cpu, best_wall
+
+
 def test_mc_price_stderr_1m(benchmark):
     res = benchmark(price, NOTE, MKT, paths=PATHS, seed=1, backend="cpu")
     _record(benchmark, "mc_price")
-    benchmark.extra_info["path_steps"] = res.path_steps
-    benchmark.extra_info["path_steps_per_s"] = res.path_steps / benchmark.stats.stats.min
-    benchmark.extra_info["price"] = res.price
-    benchmark.extra_info["stderr"] = res.stderr
+    t = benchmark.stats.stats.min
+    cpu, wall = _cpu_seconds(lambda: price(NOTE, MKT, paths=PATHS, seed=1, backend="cpu"))
+    benchmark.extra_info.update(path_steps=res.path_steps, path_steps_per_s=res.path_steps / t,
+                                price=res.price, stderr=res.stderr, cpu_s=cpu, wall_s=wall,
+                                load_avg_1m=os.getloadavg()[0])
+    print(f"\nMC price 1M: min {t:.3f} s wall, CPU {cpu:.3f} s (wall {wall:.3f} s, process_time best of 3), "
+          f"{res.path_steps / 1e6:.0f}M path-steps, {res.path_steps / t / 1e6:.0f}M path-steps/s, "
+          f"load {os.getloadavg()[0]:.1f}")
 
 
 def test_mc_price_five_greeks_1m(benchmark):
@@ -47,6 +65,9 @@ def test_mc_price_five_greeks_1m(benchmark):
                              rounds=3, iterations=1)
     _record(benchmark, "mc_greeks")
     benchmark.extra_info["greeks"] = {k: float(v) for k, v in res.greeks.items()}
+    cpu, wall = _cpu_seconds(lambda: price(NOTE, MKT, paths=PATHS, seed=1, backend="cpu", greeks=True), rounds=2)
+    benchmark.extra_info.update(cpu_s=cpu, wall_s=wall)
+    print(f"\nMC price + 5 Greeks 1M: min {benchmark.stats.stats.min:.3f} s wall, CPU {cpu:.3f} s (wall {wall:.3f} s)")
 
 
 def test_pde_price_greeks(benchmark):
@@ -70,6 +91,7 @@ def test_ratios_in_this_run(benchmark):
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     ratio = _MEANS["numpy_price"] / _MEANS["mc_price"]
     benchmark.extra_info["numpy_over_numba"] = ratio
+    benchmark.extra_info["load_avg_1m"] = os.getloadavg()[0]
     benchmark.extra_info["seconds"] = dict(_MEANS)
     print(f"\nnumpy / numba at {PATHS:,} paths: {ratio:.1f}x; times (min, s): {_MEANS}")
 
@@ -80,15 +102,16 @@ _DRAW_BLOCKS = 1024        # x 512 pairs x 2 words = 1M normals per round
 
 def _draw_buffers():
     B = CHUNK
-    return (B, np.arange(B, dtype=np.uint32), np.empty(B, np.uint32), np.empty(B, np.uint32), np.empty(B),
-            np.empty(B), np.empty(B), np.empty(B), np.empty(B, np.int64), np.empty(B), np.empty(B, np.int64))
+    return (B, np.arange(B, dtype=np.uint32), np.empty(2 * B, np.uint32), np.empty(2 * B),
+            np.empty(2 * (B >> 6), np.uint64), np.empty(2 * B, np.int64), np.empty(2 * B, np.uint32),
+            np.empty(2 * B), np.empty(2 * B, np.int64))
 
 
 def _as241_draws(buf):
-    B, ids, wa, wb, ua, ub, za, zb, tix, tr, te = buf
+    B, ids, w, z, mk, tix, tw, tz, te = buf
     for kc in range(_DRAW_BLOCKS):
-        _draw(B, ids, np.uint32(kc), np.uint32(1), np.uint32(0), wa, wb, ua, ub, za, zb, tix, tr, te)
-    return za
+        _draw(B, ids, np.uint32(kc), np.uint32(1), np.uint32(0), B, w, z, mk, tix, tw, tz, te)
+    return z
 
 
 @njit(error_model="numpy")
@@ -101,9 +124,9 @@ def _piecewise_kernel(blocks, m, ids, wa, wb, za, zb):
 
 
 def _piecewise_draws(buf):
-    B, ids, wa, wb, ua, ub, za, zb, tix, tr, te = buf
-    _piecewise_kernel(_DRAW_BLOCKS, B, ids, wa, wb, za, zb)
-    return za
+    B, ids, w, z, *_ = buf
+    _piecewise_kernel(_DRAW_BLOCKS, B, ids, w[:B], w[B:], z[:B], z[B:])
+    return z
 
 
 def test_normals_as241_draw_1m(benchmark):

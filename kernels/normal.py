@@ -18,6 +18,8 @@ import math
 import numpy as np
 from numba import njit
 
+from kernels.vector_width import prefer_512_bit
+
 SPLIT1 = 0.425
 SPLIT2 = 5.0
 CONST1 = 0.180625
@@ -130,6 +132,7 @@ _SQRT2_BITS_M = 0x6A09E667F3BCD  # mantissa bits of sqrt(2)
 @njit(cache=True, error_model="numpy")
 def log_batch(x, n, e_work):
     """In-place natural log of x[:n] (positive normal floats), vectorisable; e_work: int64 scratch [>= n]."""
+    prefer_512_bit()
     bits = x.view(np.int64)
     for k in range(n):
         b = bits[k]
@@ -172,19 +175,40 @@ def tail_batch(u, idx, n, z, r_work, e_work):
         z[i] = math.copysign(r_work[k], u[i] - 0.5)
 
 
-@njit(cache=True, error_model="numpy")
-def tail_batch_u32(u, idx, n, z, r_work, e_work):
-    """tail_batch for uniforms of the RNG contract, u = (w + 0.5) / 2**32: min(u, 1-u) >= 2**-33,
-    so r = sqrt(-ln(.)) <= 4.78 and the far-tail branch (r > 5) can never be taken."""
+def _tail_word_limit() -> int:
+    """Largest ``min(w, ~w)`` whose uniform ``(w + 0.5) / 2**32`` is in the AS241 tail (``|u - 0.5| > SPLIT1``)."""
+    w = int(0.075 * 2**32)
+    while abs((w + 1 + 0.5) / 2**32 - 0.5) > SPLIT1:
+        w += 1
+    while abs((w + 0.5) / 2**32 - 0.5) <= SPLIT1:
+        w -= 1
+    return w
+
+
+#: The AS241 branch test of an RNG word as one exact integer compare: tail iff min(w, ~w) <= this
+#: (u - 0.5 is exact for u = (w + 0.5) / 2**32, so the float test and this one agree on every word).
+TAIL_WORD_LIMIT = _tail_word_limit()
+_INV_2_32 = 1.0 / 4294967296.0
+
+
+# FMA contraction in the rational (14 FMAs instead of 14 multiplies and 14 adds); the
+# numpy reference rounds each operation, so the two agree to rounding, as in the central branch.
+@njit(cache=True, error_model="numpy", fastmath={"contract"}, inline="never")
+def tail_words_u32(tw, n, out, e_work):
+    """out[:n] = AS241 tail value of the RNG words tw[:n] (all in the tail), u = (w + 0.5) / 2**32.
+
+    min(u, 1 - u) is ``(min(w, ~w) + 0.5) / 2**32`` exactly and the sign is that
+    of ``w - 2**31``; min(u, 1 - u) >= 2**-33, so r = sqrt(-ln(.)) <= 4.78 and the
+    far-tail branch (r > 5) is never needed. ``e_work``: int64 scratch [>= n].
+    """
+    prefer_512_bit()
     for k in range(n):
-        i = idx[k]
-        r_work[k] = min(u[i], 1.0 - u[i])
-    log_batch(r_work, n, e_work)
+        x = tw[k]
+        out[k] = (np.float64(min(x, ~x)) + 0.5) * _INV_2_32
+    log_batch(out, n, e_work)
     for k in range(n):
-        rn = math.sqrt(-r_work[k]) - CONST2
+        rn = math.sqrt(-out[k]) - CONST2
         num = (((((((c7 * rn + c6) * rn + c5) * rn + c4) * rn + c3) * rn + c2) * rn + c1) * rn + c0)
         den = (((((((d7 * rn + d6) * rn + d5) * rn + d4) * rn + d3) * rn + d2) * rn + d1) * rn + 1.0)
-        r_work[k] = num / den
-    for k in range(n):
-        i = idx[k]
-        z[i] = math.copysign(r_work[k], u[i] - 0.5)
+        v = num / den
+        out[k] = -v if tw[k] < np.uint32(0x80000000) else v
