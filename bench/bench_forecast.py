@@ -5,8 +5,9 @@
 * group "arima-origins": forecasting one contract at 100 origins, our scheme
   (statsmodels estimate every 20 origins + causal ARMA recursion) against the
   peer (same estimates, statsmodels' Kalman filter re-run at every origin).
-* group "fusion": grid search on the 0.05 simplex against scipy's LP solver on
-  the same validation data (the LP gives the continuous optimum).
+* group "fusion": grid search on the 0.05 simplex (three models, and the
+  default three models + persistence) against scipy's LP solver on the
+  three models' validation data (the LP gives the continuous optimum).
 * group "evaluate-quick": a quick demo evaluation, all three models against
   ARIMA alone (the source's simplest single model). The full results table
   and its wall time come from ``foreland forecast report``.
@@ -77,6 +78,14 @@ def _fusion_data():
 def test_fusion_grid(benchmark):
     preds, truth = _fusion_data()
     benchmark(lambda: grid_search_weights(preds, truth, 0.05))
+
+
+@pytest.mark.benchmark(group="fusion")
+def test_fusion_grid_with_persistence(benchmark):
+    # the default fusion: three models plus persistence, 1,771 grid points
+    preds, truth = _fusion_data()
+    four = np.concatenate([preds, truth[None] * np.exp(np.random.default_rng(2).normal(0, 0.3, truth.shape))[None]])
+    benchmark(lambda: grid_search_weights(four, truth, 0.05))
 
 
 @pytest.mark.benchmark(group="fusion")

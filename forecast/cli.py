@@ -28,7 +28,13 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--step", type=float, default=d.step, help="fusion weight grid step on the simplex")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (training is deterministic under it)")
     p.add_argument("--threads", type=int, default=d.threads, help="PyTorch CPU threads")
-    p.add_argument("--no-refit", action="store_true", help="keep SVR/Seq2Seq as trained before the validation window")
+    p.add_argument("--refit", action="store_true",
+                   help="retrain SVR/Seq2Seq on training + validation after fitting the fusion weights")
+    p.add_argument("--val-blocks", type=int, default=d.val_blocks,
+                   help="validation windows from successive rolling origins pooled for the fusion weights")
+    p.add_argument("--no-fuse-persistence", action="store_true", help="leave persistence out of the fusion candidates")
+    p.add_argument("--skip-folds", type=int, default=d.skip_folds,
+                   help="leave out the most recent test windows (development runs that never see them)")
 
 
 def _config(args, data: str):
@@ -38,7 +44,9 @@ def _config(args, data: str):
     mv = args.min_volume if args.min_volume is not None else (0.0 if data == "sp500" else Config().min_volume)
     return Config().with_(models=models, min_volume=mv, val_days=args.val_days, test_days=args.test_days,
                           folds=args.folds, train_days=args.train_days, epochs=args.epochs, hidden=args.hidden,
-                          step=args.step, seed=args.seed, threads=args.threads, refit=not args.no_refit)
+                          step=args.step, seed=args.seed, threads=args.threads, refit=args.refit,
+                          val_blocks=args.val_blocks, fuse_persistence=not args.no_fuse_persistence,
+                          skip_folds=args.skip_folds)
 
 
 def _load(data: str, calendar: str | None, seed: int = 0):
@@ -125,6 +133,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     r.add_argument("--out", help="write the Markdown report here")
     r.add_argument("--quick", action="store_true", help="smaller run (fewer epochs, one fold)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--skip-folds", type=int, default=0,
+                   help="development run on earlier test windows, leaving the report's own windows untouched")
     return ap
 
 
@@ -147,18 +157,18 @@ def _generate(args) -> int:
 
 
 def _train(args) -> int:
-    from .engine import train_final
+    from .engine import n_trainings, train_final
 
     cfg = _config(args, args.data)
     panel, cal = _load(args.data, args.calendar, cfg.seed)
-    with _bar(1 + cfg.refit, "training") as bar:
+    with _bar(n_trainings(cfg), "training") as bar:
         tr = train_final(panel, cal, cfg, progress_bar=bar)
     _save_bundle(tr, args.model)
     print(f"trained {', '.join(cfg.models)} on {tr.info['n_train']} origins; fusion weights from {tr.info['n_val']} "
           f"validation origins; saved {args.model}")
     for k, t in enumerate(tr.targets):
         for h in range(tr.weights.shape[1]):
-            w = " ".join(f"{m}={tr.weights[k, h, j]:.2f}" for j, m in enumerate(cfg.models))
+            w = " ".join(f"{m}={tr.weights[k, h, j]:.2f}" for j, m in enumerate(cfg.candidates))
             print(f"  {t} T+{h + 1}: {w}")
     return 0
 
@@ -179,13 +189,13 @@ def _predict(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .engine import evaluate
+    from .engine import evaluate, n_trainings
     from .report import render
 
     cfg = _config(args, args.data)
     panel, cal = _load(args.data, args.calendar, cfg.seed)
     t0 = time.perf_counter()
-    with _bar(cfg.folds * (2 + cfg.refit), "evaluating") as bar:
+    with _bar(cfg.folds * (n_trainings(cfg) + 1), "evaluating") as bar:
         ev = evaluate(panel, cal, cfg, progress_bar=bar)
     secs = time.perf_counter() - t0
     text = render(f"{args.data}", ev, secs)
@@ -246,7 +256,7 @@ def _explain(args) -> int:
 def _report(args) -> int:
     from .benchmark import results_report
 
-    text = results_report(quick=args.quick, seed=args.seed)
+    text = results_report(quick=args.quick, seed=args.seed, skip_folds=args.skip_folds)
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

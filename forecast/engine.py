@@ -37,7 +37,12 @@ class Config:
     arima_refit: int = 20
     arima_window: int = 250
     lags: int = 5
-    refit: bool = True  # after fitting fusion weights, retrain SVR/Seq2Seq on train + validation
+    # after fitting fusion weights, retrain SVR/Seq2Seq on train + validation; off: development folds scored
+    # the same either way, and without it the weights are used with the very learners they were fitted on
+    refit: bool = False
+    val_blocks: int = 2  # validation windows from successive rolling origins, pooled to fit the fusion weights
+    fuse_persistence: bool = True  # persistence is a fusion candidate: fused is never worse than it on validation
+    skip_folds: int = 0  # development runs: leave out the most recent test windows (docs/forecast.md, Results)
 
     def check(self) -> "Config":
         """Raise ValueError naming the first bad field."""
@@ -45,7 +50,8 @@ class Config:
         if bad or not self.models or len(set(self.models)) != len(self.models):
             raise ValueError(f"models: choose distinct names from {', '.join(ALL_MODELS)}, got {', '.join(self.models) or 'none'}")
         for name, lo in (("val_days", 5), ("test_days", 1), ("folds", 1), ("train_days", 20), ("epochs", 1),
-                         ("hidden", 1), ("threads", 1), ("max_train", 10), ("arima_refit", 1), ("arima_window", 20), ("lags", 1)):
+                         ("hidden", 1), ("threads", 1), ("max_train", 10), ("arima_refit", 1), ("arima_window", 20), ("lags", 1),
+                         ("val_blocks", 1), ("skip_folds", 0)):
             if getattr(self, name) < lo:
                 raise ValueError(f"{name}: must be >= {lo}, got {getattr(self, name)}")
         if self.min_volume < 0:
@@ -53,6 +59,11 @@ class Config:
         if not 0 < self.step <= 0.5:
             raise ValueError(f"step: must be in (0, 0.5], got {self.step}")
         return self
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The forecasts the fusion weights apply to, in the order of the weight vectors."""
+        return self.models + (("persistence",) if self.fuse_persistence else ())
 
     def with_(self, **kw) -> "Config":
         """A copy with some fields replaced, checked."""
@@ -157,36 +168,54 @@ def _fit_learners(tr: "Trained", ds: Dataset, rows: np.ndarray, cfg: Config, val
             encoder_input(ds, r), feat.future[r], log_change(ds, r), val=val)
 
 
-def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: Config, bar=None) -> Trained:
+def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: Config, bar=None,
+               earlier: list[tuple[np.ndarray, np.ndarray]] = ()) -> Trained:
     """Fit SVR and Seq2Seq on train rows, fusion weights on validation rows, then (``cfg.refit``) retrain on both.
 
-    Retraining matters: weights are chosen while the learners are fresh (the
-    validation window follows their training window), so they must be as
-    fresh when used; ARIMA is always refitted on data up to each origin.
+    ``earlier`` holds (train, validation) row pairs of earlier rolling origins
+    (``fold_windows``): learners trained on each pair's training window
+    forecast its validation window, and all validation forecasts are pooled
+    to fit the weights, so that they rest on more than one window's regime.
+    The learners kept are those of the latest block (trained just before the
+    validation window), or with ``cfg.refit`` learners retrained on training
+    + validation (fresher, but not the learners the weights were fitted on).
+    ARIMA is always re-estimated on data up to each origin.
     """
     feat = ds.feat
     tr = Trained(cfg, list(feat.names), list(feat.future_names), list(feat.targets))
-    if len(train_rows) < 10:
-        raise ValueError(f"training window: only {len(train_rows)} forecast origins (need >= 10); lower min_volume or val/test days")
-    if len(val_rows) < 5:
-        raise ValueError(f"validation window: only {len(val_rows)} forecast origins (need >= 5)")
-    _fit_learners(tr, ds, train_rows, cfg, val_rows)
-    if bar is not None:
-        bar.update(1)
-    vpos = val_rows[ds.positive[val_rows]]
-    if len(vpos) < 5:
-        raise ValueError(f"validation window: only {len(vpos)} origins with positive targets (need >= 5)")
-    preds = predict_models(tr, ds, vpos)
-    stack = np.stack([preds[m] for m in cfg.models])  # (n_models, n, n_targets, 5)
+    blocks = [(np.asarray(train_rows, dtype=int), np.asarray(val_rows, dtype=int))] + [
+        (np.asarray(t, dtype=int), np.asarray(v, dtype=int)) for t, v in earlier]
+    for k, (t, v) in enumerate(blocks):
+        if len(t) < 10:
+            raise ValueError(f"training window{f' of validation block {k}' if k else ''}: only {len(t)} forecast "
+                             "origins (need >= 10); lower min_volume, val_blocks or val/test days")
+        if len(v) < 5:
+            raise ValueError(f"validation window{f' block {k}' if k else ''}: only {len(v)} forecast origins (need >= 5)")
+    cands = cfg.candidates
+    stacks, actuals = [], []
+    # earliest block first: the block-0 learners (fitted last) are the ones kept when there is no refit
+    for t, v in reversed(blocks):
+        _fit_learners(tr, ds, t, cfg, v)
+        vpos = v[ds.positive[v]]
+        if len(vpos):
+            preds = predict_models(tr, ds, vpos)
+            stacks.append(np.stack([preds[m] for m in cands]))  # (n_candidates, n, n_targets, 5)
+            actuals.append(feat.ahead[vpos])
+        if bar is not None:
+            bar.update(1)
+    n_val = sum(len(a) for a in actuals)
+    if n_val < 5:
+        raise ValueError(f"validation window: only {n_val} origins with positive targets (need >= 5)")
+    stack, actual = np.concatenate(stacks, axis=1), np.concatenate(actuals)
     W, obj = [], []
     for k in range(len(feat.targets)):
-        w, o = grid_search_weights(stack[:, :, k, :], feat.ahead[vpos, k, :], step=cfg.step)
+        w, o = grid_search_weights(stack[:, :, k, :], actual[:, k, :], step=cfg.step)
         W.append(w)
         obj.append(o)
     tr.weights, tr.val_objective = np.stack(W), np.stack(obj)
     # a sample of training inputs: LIME perturbs around an instance using these feature distributions
     bg = train_rows[np.random.default_rng(cfg.seed).permutation(len(train_rows))[:500]]
-    tr.info = {"n_train": int(len(train_rows)), "n_val": int(len(vpos)),
+    tr.info = {"n_train": int(len(train_rows)), "n_val": int(n_val), "val_blocks": len(blocks),
                "lime_background": (feat.X[bg].copy(), feat.future[bg].copy())}
     if cfg.refit and any(m in cfg.models for m in ("svr", "seq2seq")):
         # same training length in days, moved forward over the validation window; Seq2Seq for its best epoch count
@@ -202,37 +231,72 @@ def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: C
     return tr
 
 
+def n_trainings(cfg: Config) -> int:
+    """Learner trainings per ``fit_models`` call (progress-bar steps)."""
+    refit = cfg.refit and any(m in cfg.models for m in ("svr", "seq2seq"))
+    return cfg.val_blocks + int(refit)
+
+
 def fused_forecast(tr: Trained, preds: dict[str, np.ndarray]) -> np.ndarray:
-    """Apply the fusion weights to per-model forecasts: (n, n_targets, 5)."""
-    stack = np.stack([preds[m] for m in tr.cfg.models])
+    """Apply the fusion weights to the candidates' forecasts: (n, n_targets, 5)."""
+    cands = tr.cfg.candidates
+    if tr.weights.shape[-1] != len(cands):
+        raise ValueError(f"model: {tr.weights.shape[-1]} fusion weights for {len(cands)} candidates "
+                         f"({', '.join(cands)}); the bundle was written by an older version, retrain it")
+    stack = np.stack([preds[m] for m in cands])
     return np.stack([fuse(stack[:, :, k, :], tr.weights[k]) for k in range(len(tr.targets))], axis=1)
 
 
-def split_fold(ds: Dataset, cfg: Config, fold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Train / validation / test origin rows of ``fold`` (0 = most recent), strictly in time order.
+def _day_index(ds: Dataset) -> np.ndarray:
+    return np.searchsorted(_origin_dates(ds), ds.feat.panel["date"].values)
 
+
+def _rows(idx: np.ndarray, lo: int, hi: int, mask: np.ndarray) -> np.ndarray:
+    return np.flatnonzero((idx >= lo) & (idx <= hi) & mask)
+
+
+def _blocks(ds: Dataset, cfg: Config, val_hi: int, what: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(train, validation) rows of the ``val_blocks`` validation windows ending on day index ``val_hi``, latest first.
+
+    Block k covers the val_days days before block k-1; its training window
+    ends HORIZON days before it, so every training target is observed by the
+    block's first origin.
+    """
+    idx = _day_index(ds)
+    out = []
+    for k in range(cfg.val_blocks):
+        hi = val_hi - k * cfg.val_days
+        lo = hi - cfg.val_days + 1
+        train_hi = lo - HORIZON
+        train_lo = max(0, train_hi - cfg.train_days + 1)
+        if train_hi - train_lo < 20 or lo < 0:
+            raise ValueError(f"{what}: not enough history ({idx.max() + 1} days) for val_days={cfg.val_days}, "
+                             f"val_blocks={cfg.val_blocks}, test_days={cfg.test_days}, folds={cfg.folds}, "
+                             f"skip_folds={cfg.skip_folds}")
+        out.append((_rows(idx, train_lo, train_hi, ds.labeled), _rows(idx, lo, hi, ds.labeled)))
+    return out
+
+
+def fold_windows(ds: Dataset, cfg: Config, fold: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Validation blocks (train, validation rows; latest first) and test rows of ``fold`` (0 = most recent).
+
+    Folds are counted after the ``skip_folds`` most recent test windows.
     A sample's targets (T+1..T+5) all lie on or before the first origin of the
     next window, so no training or validation target is observed after the
     window it is used to prepare.
     """
-    dates = _origin_dates(ds)
-    d = ds.feat.panel["date"].values
-    last = len(dates) - 1 - HORIZON  # the last origin whose five targets are observed
-    test_hi = last - fold * cfg.test_days
+    idx = _day_index(ds)
+    last = int(idx.max()) - HORIZON  # the last origin whose five targets are observed
+    test_hi = last - (fold + cfg.skip_folds) * cfg.test_days
     test_lo = test_hi - cfg.test_days + 1
-    val_hi = test_lo - HORIZON
-    val_lo = val_hi - cfg.val_days + 1
-    train_hi = val_lo - HORIZON
-    train_lo = max(0, train_hi - cfg.train_days + 1)
-    if train_hi - train_lo < 20 or val_lo < 0:
-        raise ValueError(f"fold {fold}: not enough history ({len(dates)} days) for val_days={cfg.val_days}, "
-                         f"test_days={cfg.test_days}, folds={cfg.folds}")
-    idx = np.searchsorted(dates, d)
+    blocks = _blocks(ds, cfg, test_lo - HORIZON, f"fold {fold}")
+    return blocks, _rows(idx, test_lo, test_hi, ds.positive)
 
-    def rows(lo, hi, mask):
-        return np.flatnonzero((idx >= lo) & (idx <= hi) & mask)
 
-    return rows(train_lo, train_hi, ds.labeled), rows(val_lo, val_hi, ds.labeled), rows(test_lo, test_hi, ds.positive)
+def split_fold(ds: Dataset, cfg: Config, fold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Train / validation / test origin rows of ``fold`` (0 = most recent), strictly in time order (latest block)."""
+    blocks, test = fold_windows(ds, cfg, fold)
+    return blocks[0][0], blocks[0][1], test
 
 
 @dataclass
@@ -245,6 +309,7 @@ class Evaluation:
     targets: list[str]
     models: tuple[str, ...]
     notes: list[str]
+    candidates: tuple[str, ...] = ()  # the order of the fusion weights' last axis
 
 
 def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, progress_bar=None) -> Evaluation:
@@ -253,11 +318,12 @@ def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, pr
     ds = make_dataset(panel, calendar, cfg)
     feat = ds.feat
     records, forecasts, weights = [], {}, {}
-    splits = [split_fold(ds, cfg, fold) for fold in range(cfg.folds)]  # fail on bad settings before any training
-    for fold, (tr_rows, va_rows, te_rows) in enumerate(splits):
+    splits = [fold_windows(ds, cfg, fold) for fold in range(cfg.folds)]  # fail on bad settings before any training
+    for fold, (blocks, te_rows) in enumerate(splits):
         if len(te_rows) == 0:
             raise ValueError(f"fold {fold}: no test origins with positive targets; lower min_volume")
-        tr = fit_models(ds, tr_rows, va_rows, cfg, bar=progress_bar)
+        (tr_rows, va_rows), earlier = blocks[0], blocks[1:]
+        tr = fit_models(ds, tr_rows, va_rows, cfg, bar=progress_bar, earlier=earlier)
         preds = predict_models(tr, ds, te_rows)
         preds["fused"] = fused_forecast(tr, preds)
         actual = feat.ahead[te_rows]
@@ -273,23 +339,17 @@ def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, pr
                 }))
         if progress_bar is not None:
             progress_bar.update(1)
-    return Evaluation(pd.concat(records, ignore_index=True), forecasts, weights, feat.targets, cfg.models, feat.notes)
+    return Evaluation(pd.concat(records, ignore_index=True), forecasts, weights, feat.targets, cfg.models, feat.notes,
+                      cfg.candidates)
 
 
 def train_final(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, progress_bar=None) -> Trained:
     """Train on all the data: the last ``val_days`` labelled origin days fit the fusion weights."""
     cfg.check()
     ds = make_dataset(panel, calendar, cfg)
-    dates = _origin_dates(ds)
-    idx = np.searchsorted(dates, ds.feat.panel["date"].values)
-    last = len(dates) - 1 - HORIZON
-    val_lo = last - cfg.val_days + 1
-    train_hi = val_lo - HORIZON
-    if train_hi < 20:
-        raise ValueError(f"val_days: {cfg.val_days} leaves too little history ({len(dates)} days) to train on")
-    train = np.flatnonzero((idx <= train_hi) & (idx > train_hi - cfg.train_days) & ds.labeled)
-    val = np.flatnonzero((idx >= val_lo) & (idx <= last) & ds.labeled)
-    return fit_models(ds, train, val, cfg, bar=progress_bar)
+    last = int(_day_index(ds).max()) - HORIZON
+    blocks = _blocks(ds, cfg, last, "val_days")
+    return fit_models(ds, blocks[0][0], blocks[0][1], cfg, bar=progress_bar, earlier=blocks[1:])
 
 
 def forecast_latest(tr: Trained, panel: pd.DataFrame, calendar: pd.DataFrame | None, as_of: str | None = None) -> pd.DataFrame:

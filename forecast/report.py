@@ -58,12 +58,12 @@ def win_shares(ev: Evaluation) -> pd.DataFrame:
 
 
 def weights_table(ev: Evaluation) -> pd.DataFrame:
-    """Fusion weights per fold, target and horizon (columns in the models' order)."""
+    """Fusion weights per fold, target and horizon (columns in the fusion candidates' order)."""
     rows = []
     for fold, w in ev.weights.items():
         for k, t in enumerate(ev.targets):
             for h in range(w.shape[1]):
-                rows.append({"fold": fold, "target": t, "h": h + 1, **{m: float(w[k, h, j]) for j, m in enumerate(ev.models)}})
+                rows.append({"fold": fold, "target": t, "h": h + 1, **{m: float(w[k, h, j]) for j, m in enumerate(ev.candidates or ev.models)}})
     return pd.DataFrame(rows)
 
 
@@ -80,11 +80,12 @@ def to_markdown(df: pd.DataFrame, digits: int = 3) -> str:
     return "\n".join(lines)
 
 
-def render(name: str, ev: Evaluation, seconds: float | None = None) -> str:
+def render(name: str, ev: Evaluation, seconds: float | None = None, cpu_seconds: float | None = None) -> str:
     """A Markdown section with the summary, win shares, per-product Acc and the source's figures."""
     parts = [f"### {name}", ""]
     if seconds is not None:
-        parts += [f"Training + evaluation wall time: {seconds:.0f} s", ""]
+        cpu = f" ({cpu_seconds:.0f} s CPU)" if cpu_seconds is not None else ""
+        parts += [f"Training + evaluation wall time: {seconds:.0f} s{cpu}", ""]
     parts += [to_markdown(summary_table(ev)), "", "Fused-model win shares:", "", to_markdown(win_shares(ev)), "",
               "Mean Acc per product:", "", to_markdown(product_table(ev)), "",
               "Source: " + "; ".join(f"{k}: {v}" for k, v in SOURCE_FIGURES.items()), ""]

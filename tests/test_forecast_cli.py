@@ -52,6 +52,9 @@ def test_evaluate_writes_tables_and_plots(market, capsys):
     (["forecast", "predict", "missing.csv", "--model", "x.pkl"], "no such model file"),
     (["forecast", "evaluate", "demo", "--models", "arima,lstm"], "models: choose"),
     (["forecast", "evaluate", "demo", "--val-days", "2"], "val_days: must be >= 5"),
+    (["forecast", "evaluate", "demo", "--val-blocks", "0"], "val_blocks: must be >= 1"),
+    (["forecast", "evaluate", "demo", "--skip-folds", "-1"], "skip_folds: must be >= 0"),
+    (["forecast", "evaluate", "demo", "--skip-folds", "30"], "not enough history"),
 ])
 def test_bad_input_one_line_exit_2(argv, needle, capsys):
     assert main(argv) == 2

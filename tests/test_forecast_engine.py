@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecast.engine import Config, evaluate, forecast_latest, make_dataset, split_fold, train_final
+from forecast.engine import Config, evaluate, fold_windows, forecast_latest, make_dataset, split_fold, train_final
 from forecast.metrics import acc
 from forecast_fixtures import SMALL, small_market
 
@@ -35,13 +35,40 @@ def test_folds_are_time_ordered_without_leakage():
         assert np.all(ds.feat.ahead[te] > 0)
 
 
+def test_validation_blocks_are_rolling_origins_before_test():
+    panel, cal = small_market()
+    cfg = SMALL.with_(folds=2, val_blocks=3)
+    ds = make_dataset(panel, cal, cfg)
+    dates = np.sort(ds.feat.panel["date"].unique())
+    d = ds.feat.panel["date"].values
+    pos = lambda rows: np.searchsorted(dates, d[rows])  # noqa: E731
+    for fold in range(2):
+        blocks, te = fold_windows(ds, cfg, fold)
+        assert len(blocks) == 3
+        assert [np.array_equal(a, b) for a, b in zip(blocks[0], split_fold(ds, cfg, fold)[:2])] == [True, True]
+        later_lo = pos(te).min()
+        for k, (tr, va) in enumerate(blocks):
+            # each block's training targets are observed by its first origin, and every validation target by the next window
+            assert pos(tr).max() + 5 <= pos(va).min()
+            assert pos(va).max() + 5 <= later_lo if k == 0 else pos(va).max() < later_lo
+            assert len(np.unique(d[va])) == cfg.val_days and len(np.unique(d[tr])) <= cfg.train_days
+            later_lo = pos(va).min()
+    # skipping the latest test window shifts every window back by test_days: fold 0 of the skip run is fold 1
+    b1, t1 = fold_windows(ds, cfg, 1)
+    b0, t0 = fold_windows(ds, cfg.with_(skip_folds=1), 0)
+    assert np.array_equal(t0, t1) and all(np.array_equal(x, y) for p, q in zip(b0, b1) for x, y in zip(p, q))
+    with pytest.raises(ValueError, match="val_blocks"):
+        fold_windows(ds, cfg.with_(val_blocks=14), 0)
+
+
 def test_fused_is_weights_applied_and_persistence_by_hand(evaluation):
     ev = evaluation
+    assert ev.candidates == SMALL.models + ("persistence",)
     for fold, fc in ev.forecasts.items():
         w = ev.weights[fold]
         assert np.allclose(w.sum(axis=2), 1.0) and (w >= 0).all()
         for k in range(len(ev.targets)):
-            manual = sum(w[k, :, j][None, :] * fc[m][:, k, :] for j, m in enumerate(ev.models))
+            manual = sum(w[k, :, j][None, :] * fc[m][:, k, :] for j, m in enumerate(ev.candidates))
             np.testing.assert_allclose(fc["fused"][:, k, :], manual)
     panel, cal = small_market()
     ds = make_dataset(panel, cal, SMALL)
@@ -80,3 +107,29 @@ def test_config_rejects_bad_fields():
     panel, cal = small_market()
     with pytest.raises(ValueError, match="not enough history"):
         evaluate(panel, cal, SMALL.with_(folds=20))
+
+
+def test_weights_fit_on_pooled_validation_blocks_with_persistence():
+    from forecast.engine import _blocks, _day_index, fit_models, predict_models
+    from forecast.fusion import grid_search_weights, relative_error
+
+    panel, cal = small_market()
+    # ARIMA and persistence forecast from data up to each origin only, so the pooled validation forecasts
+    # can be recomputed independently of the training blocks
+    cfg = SMALL.with_(models=("arima",), val_blocks=2)
+    ds = make_dataset(panel, cal, cfg)
+    blocks = _blocks(ds, cfg, int(_day_index(ds).max()) - 5, "val_days")
+    tr = fit_models(ds, blocks[0][0], blocks[0][1], cfg, earlier=blocks[1:])
+    assert tr.info["val_blocks"] == 2
+    rows = np.concatenate([v[ds.positive[v]] for _, v in blocks[::-1]])
+    assert tr.info["n_val"] == len(rows) > len(blocks[0][1][ds.positive[blocks[0][1]]])
+    preds = predict_models(tr, ds, rows)
+    stack = np.stack([preds["arima"], preds["persistence"]])
+    for k in range(len(ds.feat.targets)):
+        w, obj = grid_search_weights(stack[:, :, k, :], ds.feat.ahead[rows, k, :], step=cfg.step)
+        np.testing.assert_allclose(tr.weights[k], w)
+        np.testing.assert_allclose(tr.val_objective[k], obj)
+        for h in range(5):
+            # persistence is a candidate, so the fused model is never worse than it (or ARIMA) on validation
+            for j in range(2):
+                assert obj[h] <= relative_error(np.eye(2)[j:j + 1], stack[:, :, k, h], ds.feat.ahead[rows, k, h])[0] + 1e-12
