@@ -9,6 +9,7 @@ messages/s on one core. Run::
 """
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -62,10 +63,12 @@ def test_numba_kernel_1m(benchmark, workload):
     cpu_rate = N_MESSAGES / min(cpu_s)
     benchmark.extra_info.update(messages=N_MESSAGES, accounts=N_ACCOUNTS, instruments=N_INSTRUMENTS,
                                 messages_per_s=rate, messages_per_cpu_s=cpu_rate,
+                                ns_per_message_cpu=min(cpu_s) * 1e9 / N_MESSAGES, load_average_1min=os.getloadavg()[0],
                                 accepted_share=float(dec["accepted"].mean()))
     print(f"\nNumba kernel: {rate / 1e6:.2f} M messages/s wall (best of 5, 1M messages), "
           f"{cpu_rate / 1e6:.2f} M per CPU-second (best of {CPU_ROUNDS}; "
-          f"{min(cpu_s) * 1e9 / N_MESSAGES:.0f} ns/message)")
+          f"{min(cpu_s) * 1e9 / N_MESSAGES:.0f} ns/message); load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")
 
 
 def test_reference_model_slice(benchmark, workload):

@@ -65,7 +65,7 @@ class CpuGate:
         self.o_kt = K.aligned_zeros((no, 2), np.uint64)
         self.o_data = K.aligned_zeros((no, K.O_FIELDS), np.int64)
         self.day = np.zeros(1, dtype=np.int64)
-        self.hints = np.zeros(K.HINT_RING * K.HINT_FIELDS, dtype=np.int64)  # kernel scratch
+        self.hints = np.zeros(K.HINT_SIZE, dtype=np.int64)  # kernel scratch: pipeline ring and filters
 
     # ------------------------------------------------------------------ load
     def load(self, instruments: Mapping[str, np.ndarray], accounts: Mapping[str, np.ndarray],

@@ -6,9 +6,11 @@ function, ways and placement rule (lowest free way) come from
 ``kernels/riskgate_tables.py``, so a full bucket gives the same TABLE_FULL
 decision here as in hdl/riskdb.
 
-Memory layout, chosen for cache lines (the kernel is memory bound): each
-table has a key matrix whose rows are (key, tag) pairs, so one bucket's W
-ways are one contiguous scan, and an int64 record matrix. Tags: accounts 1 =
+Memory layout, chosen for cache lines: each table has a key matrix whose
+rows are (key, tag) pairs, so one bucket's W ways are one contiguous scan,
+and an int64 record matrix. Speed comes from a software pipeline over the
+batch (probes and prefetches a few messages ahead, reused by the decision)
+and branch-free bucket probes; see "software pipeline" below. Tags: accounts 1 =
 used; positions store ``code + 1`` (0 = empty); orders ``day << 2 | state``.
 Orders refer to their account, position and instrument by slot, as the
 hardware does, so CANCEL and FILL need one lookup only. EOD is lazy for
@@ -93,20 +95,6 @@ def aligned_zeros(shape, dtype) -> np.ndarray:
 # order slot states (low two bits of the tag)
 O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
 
-# Software pipeline over the batch: message i + PREFETCH_BUCKETS has its bucket lines
-# prefetched; message i + PREFETCH_RECORDS (buckets now cached) is scanned and its
-# record rows prefetched; message i is decided. Each stage hides one DRAM latency.
-PREFETCH_BUCKETS = 16
-PREFETCH_RECORDS = 8
-# CANCEL/FILL reach their account and position rows through the order record: message
-# i + PREFETCH_REFS reads that (prefetched, now cached) record and prefetches them.
-PREFETCH_REFS = 4
-# The records stage's account and position slots of message j wait in ``hints[j % HINT_RING]``
-# for j's decision, which then skips those two scans (an account slot never moves; a found
-# position row is never moved or deleted; a position not found is scanned again, as a
-# message in between may have inserted it). HINT_RING > PREFETCH_RECORDS.
-HINT_RING = 16
-HINT_FIELDS = 3  # message index, account slot, position slot (-1: not found)
 # Every kernel function below is compiled with _nrt=False: they only read and write
 # arrays the caller owns, and Numba's reference counting of array arguments (an
 # atomic increment and decrement per array per call) cost more than the checks.
@@ -146,55 +134,117 @@ def order_scan(o_kt, ways, nb, order_id, day):
     Live = open, or closed with today's day number; free = never used, or
     closed on an earlier day.
     """
-    base = T.order_bucket(order_id, nb) * ways
-    closed_today = np.uint64((day << 2) | O_CLOSED)
-    found = -1
-    free = -1
-    for w in range(ways):
-        s = base + w
-        tag = o_kt[s, 1]
-        if tag == 0:
-            # never written: every later way is unwritten too (see PREFIX below)
-            if free < 0:
-                free = s
-            break
-        st = tag & np.uint64(3)
-        live = st == O_OPEN_STATE or tag == closed_today
-        if live:
-            if o_kt[s, 0] == order_id:
-                found = s
-        elif free < 0:
-            free = s
-    return found, free
+    return order_probe(o_kt, T.order_bucket(order_id, nb) * ways, ways, order_id, day)
 
 
 @njit(cache=True, _nrt=False)
 def account_find(a_kt, ways, nb, account):
     """Slot of ``account`` in the accounts table, or -1."""
-    base = T.account_bucket(account, nb) * ways
-    for w in range(ways):
-        s = base + w
-        if a_kt[s, 1] == 0:
-            return -1  # PREFIX: no used way after an unused one
-        if a_kt[s, 0] == account:
-            return s
-    return -1
+    return account_probe(a_kt, T.account_bucket(account, nb) * ways, ways, account)
 
 
 @njit(cache=True, _nrt=False)
 def position_scan(p_kc, ways, nb, account, code):
     """(slot of position ``(account, code)`` or -1, lowest free way or -1)."""
-    base = T.position_bucket(account, code, nb) * ways
-    tag = np.uint64(code) + np.uint64(1)
+    return position_probe(p_kc, T.position_bucket(account, code, nb) * ways, ways, account, code)
+
+
+# ---- bucket probes ---------------------------------------------------------
+# A probe compares the first SCAN ways of a bucket without a branch (selects,
+# scanning down so the lowest way wins): which way holds a key is data, and a
+# mispredicted early exit costs more than comparing the line's remaining ways.
+# Only if the bucket's used prefix (see PREFIX) runs past them, a loop goes on.
+SCAN = 4  # accounts and positions: one line of (key, tag) pairs
+O_SCAN = 8  # orders: two lines (their prefix holds today's and stale ids, about 5)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def order_probe(o_kt, base, ways, order_id, day):
+    """(live slot of ``order_id`` or -1, lowest free way or -1) of the bucket whose first slot is ``base``."""
+    closed_today = np.uint64((day << 2) | O_CLOSED)
+    oid = np.uint64(order_id)
+    found = -1
     free = -1
-    for w in range(ways):
+    first = 0
+    if ways >= O_SCAN:
+        for k in range(O_SCAN):
+            s = base + (O_SCAN - 1 - k)
+            tag = o_kt[s, 1]
+            live = ((tag & np.uint64(3)) == np.uint64(O_OPEN_STATE)) | (tag == closed_today)
+            hit = live & (o_kt[s, 0] == oid)
+            found = s if hit else found
+            free = free if live else s
+        if found >= 0 or o_kt[base + O_SCAN - 1, 1] == 0:
+            return found, free
+        first = O_SCAN  # the used prefix goes on: rare
+    for w in range(first, ways):
+        s = base + w
+        tag = o_kt[s, 1]
+        if tag == 0:
+            if free < 0:
+                free = s
+            break  # PREFIX: every later way is unwritten too
+        live = (tag & np.uint64(3)) == np.uint64(O_OPEN_STATE) or tag == closed_today
+        if live:
+            if o_kt[s, 0] == oid:
+                found = s
+                break  # a live id is in one way only
+        elif free < 0:
+            free = s
+    return found, free
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def account_probe(a_kt, base, ways, account):
+    """Slot of ``account`` in the bucket whose first slot is ``base``, or -1."""
+    acc = np.uint64(account)
+    found = -1
+    first = 0
+    if ways >= SCAN:
+        for k in range(SCAN):
+            s = base + (SCAN - 1 - k)
+            hit = (a_kt[s, 1] != 0) & (a_kt[s, 0] == acc)
+            found = s if hit else found
+        if found >= 0 or a_kt[base + SCAN - 1, 1] == 0:
+            return found
+        first = SCAN
+    for w in range(first, ways):
+        s = base + w
+        if a_kt[s, 1] == 0:
+            return -1  # PREFIX: no used way after an unused one
+        if a_kt[s, 0] == acc:
+            return s
+    return -1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def position_probe(p_kc, base, ways, account, code):
+    """(slot of position ``(account, code)`` or -1, lowest free way or -1) of the bucket at ``base``."""
+    acc = np.uint64(account)
+    tag = np.uint64(code) + np.uint64(1)
+    found = -1
+    free = -1
+    first = 0
+    if ways >= SCAN:
+        for k in range(SCAN):
+            s = base + (SCAN - 1 - k)
+            c = p_kc[s, 1]
+            hit = (c == tag) & (p_kc[s, 0] == acc)
+            found = s if hit else found
+            free = s if c == 0 else free
+        if found >= 0:
+            return found, -1
+        if free >= 0:
+            return -1, free
+        first = SCAN
+    for w in range(first, ways):
         s = base + w
         c = p_kc[s, 1]
         if c == 0:
             return -1, s  # PREFIX: rows are never deleted, so the first empty way ends the bucket
-        if c == tag and p_kc[s, 0] == account:
-            return s, free
-    return -1, free
+        if c == tag and p_kc[s, 0] == acc:
+            return s, -1
+    return -1, -1
 
 
 @njit(cache=True, _nrt=False)
@@ -214,6 +264,94 @@ def normalise_all(p_kc, p_data, day):
             position_normalise(p_data, p, day)
 
 
+# ---- software pipeline -------------------------------------------------------
+# Message j passes three stages before it is decided, each one DRAM latency
+# apart, so its misses overlap the decisions of the messages before it:
+#   A (at i = j - STAGE_A): hash its three keys, prefetch the bucket lines;
+#   B (at i = j - STAGE_B): probe the (now cached) buckets, prefetch the record
+#     rows (order or its free way, account, position, instrument);
+#   C (at i = j - STAGE_C): a CANCEL/FILL's order record is cached: prefetch the
+#     account and position rows it refers to.
+# Stage A and the order probe run for every message type, whatever fields it
+# uses (an unused field hashes to some bucket, and a wasted prefetch costs less
+# than a mispredicted branch on the random message type); the account and
+# position probes only for a NEW. Results wait in a ring of RING entries and
+# the decision uses them instead of probing again when still true:
+# - the account slot always (accounts are loaded only, never move);
+# - a position slot found always (rows never move or go); "not found" and its
+#   free way unless a NEW since stage B hashed to the same positions bucket
+#   (filter ``p_seen``), since it may have inserted the row;
+# - the order probe unless a message since stage B wrote an order in the same
+#   bucket (filter ``o_seen``) or an EOD changed which ids are live.
+# A filter is RECENT entries of "index of the last message that wrote a bucket
+# hashing here"; a false alarm only costs a probe.
+STAGE_A = 16
+STAGE_B = 8
+STAGE_C = 4
+RING = 32  # > STAGE_A, power of two
+R_OB, R_PB, R_OF, R_OFREE, R_A, R_P, R_PFREE, R_INS = range(8)
+RING_FIELDS = 8
+RECENT_BITS = 10
+RECENT = 1 << RECENT_BITS
+HINT_SIZE = RING * RING_FIELDS + 2 * RECENT  # int64 scratch the caller passes as ``hints``
+NEVER = -(2**62)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _recent_key(base):
+    return np.int64((np.uint64(base) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - RECENT_BITS))
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _stage_a(ring, j, mcode, maccount, morder, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb):
+    k = (j & (RING - 1)) * RING_FIELDS
+    ob = T.order_bucket(morder[j], o_nb) * o_ways
+    ab = T.account_bucket(maccount[j], a_nb) * a_ways
+    pb = T.position_bucket(maccount[j], mcode[j], p_nb) * p_ways
+    ring[k + R_OB] = ob
+    ring[k + R_A] = ab  # the account bucket, until stage B replaces it by the slot
+    ring[k + R_PB] = pb
+    prefetch_row(o_kt, ob)
+    if o_ways > 4:
+        prefetch_row(o_kt, ob + 4)  # orders' used prefix is about 5 ways: two lines
+    prefetch_row(a_kt, ab)
+    prefetch_row(p_kc, pb)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _stage_b(ring, j, mtype, mcode, maccount, morder, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
+             p_kc, p_data, p_ways, o_kt, o_data, o_ways):
+    k = (j & (RING - 1)) * RING_FIELDS
+    s, free = order_probe(o_kt, ring[k + R_OB], o_ways, morder[j], day)
+    code = mcode[j]
+    a = -1
+    p = -1
+    p_free = -1
+    if mtype[j] == S.MSG_NEW:  # (measured: probing for every type cost more than this branch's misses)
+        a = account_probe(a_kt, ring[k + R_A], a_ways, maccount[j])
+        p, p_free = position_probe(p_kc, ring[k + R_PB], p_ways, maccount[j], code)
+    ins = i_index[code] if code < n_codes else -1
+    ring[k + R_OF] = s
+    ring[k + R_OFREE] = free
+    ring[k + R_A] = a
+    ring[k + R_P] = p
+    ring[k + R_PFREE] = p_free
+    ring[k + R_INS] = ins
+    prefetch_row(o_data, s if s >= 0 else max(free, 0))
+    ra = max(a, 0)
+    prefetch_row(a_data, ra)
+    prefetch_at(a_data, ra, A_COUNT)  # the record's second line
+    prefetch_row(p_data, p if p >= 0 else max(p_free, 0))
+    prefetch_row(i_data, max(ins, 0))
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _stage_c(ring, j, a_data, p_data, o_data):
+    s = max(ring[(j & (RING - 1)) * RING_FIELDS + R_OF], 0)
+    prefetch_row(a_data, o_data[s, O_ASLOT])
+    prefetch_row(p_data, o_data[s, O_PSLOT])
+
+
 @njit(cache=True, _nrt=False)
 def process_batch(
     mtype, mside, mcode, maccount, morder, mprice, mqty, mts,
@@ -226,7 +364,8 @@ def process_batch(
 ):
     """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``.
 
-    ``hints`` is int64 scratch of ``HINT_RING * HINT_FIELDS`` entries (shorter: no hints, e.g. one message).
+    ``hints`` is int64 scratch of ``HINT_SIZE`` entries for the pipeline
+    (shorter, e.g. for one message: each message is probed when decided).
 
     One flat loop on purpose: a call that passes the dozen table arrays costs
     more than the checks themselves, so only small one-table helpers are called.
@@ -237,55 +376,73 @@ def process_batch(
     n_codes = i_index.shape[0]
     day = day_box[0]
     n = mtype.shape[0]
-    use_hints = hints.shape[0] >= HINT_RING * HINT_FIELDS
-    if use_hints:
-        for k in range(HINT_RING):
-            hints[k * HINT_FIELDS] = -1
+    piped = hints.shape[0] >= HINT_SIZE
+    ring = hints
+    o_seen = RING * RING_FIELDS  # offsets of the two filters in ``hints``
+    p_seen = o_seen + RECENT
+    last_eod = NEVER
+    if piped:
+        for x in range(o_seen, p_seen + RECENT):
+            hints[x] = NEVER
+        for j in range(min(STAGE_A, n)):
+            _stage_a(ring, j, mcode, maccount, morder, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb)
+        for j in range(min(STAGE_B, n)):
+            _stage_b(ring, j, mtype, mcode, maccount, morder, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
+                     p_kc, p_data, p_ways, o_kt, o_data, o_ways)
+        for j in range(min(STAGE_C, n)):
+            _stage_c(ring, j, a_data, p_data, o_data)
     for i in range(n):
-        j = i + PREFETCH_BUCKETS
-        if j < n:
-            _prefetch_buckets(mtype[j], maccount[j], mcode[j], morder[j], a_kt, a_ways, a_nb, p_kc, p_ways, p_nb,
-                              o_kt, o_ways, o_nb)
-        j = i + PREFETCH_RECORDS
-        if j < n:
-            a_j, p_j = _prefetch_records(mtype[j], maccount[j], mcode[j], morder[j], day, n_codes, i_index, i_data,
-                                         a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data,
-                                         o_ways, o_nb)
-            if use_hints:
-                k = (j % HINT_RING) * HINT_FIELDS
-                hints[k] = j
-                hints[k + 1] = a_j
-                hints[k + 2] = p_j
-        j = i + PREFETCH_REFS
-        if j < n:
-            tj = mtype[j]
-            if tj == S.MSG_CANCEL or tj == S.MSG_FILL:
-                s, _ = order_scan(o_kt, o_ways, o_nb, morder[j], day)
-                if s >= 0:
-                    prefetch_row(a_data, o_data[s, O_ASLOT])
-                    prefetch_at(a_data, o_data[s, O_ASLOT], A_COUNT)
-                    prefetch_row(p_data, o_data[s, O_PSLOT])
         t = mtype[i]
+        if piped:
+            if i + STAGE_A < n:
+                _stage_a(ring, i + STAGE_A, mcode, maccount, morder, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb,
+                         o_kt, o_ways, o_nb)
+            if i + STAGE_B < n:
+                _stage_b(ring, i + STAGE_B, mtype, mcode, maccount, morder, day, n_codes, i_index, i_data, a_kt, a_data,
+                         a_ways, p_kc, p_data, p_ways, o_kt, o_data, o_ways)
+            if i + STAGE_C < n:
+                _stage_c(ring, i + STAGE_C, a_data, p_data, o_data)
+            k = (i & (RING - 1)) * RING_FIELDS
+            ob = ring[k + R_OB]
+            pb = ring[k + R_PB]
+            a = ring[k + R_A]
+            ins = ring[k + R_INS]
+            since = i - STAGE_B  # stage B of message i ran before message `since` was decided
+            ok = o_seen + _recent_key(ob)
+            if hints[ok] < since and last_eod < since:
+                s_o = ring[k + R_OF]
+                f_o = ring[k + R_OFREE]
+            else:
+                s_o, f_o = order_probe(o_kt, ob, o_ways, morder[i], day)
+            hints[ok] = i  # (whether or not this message writes: the filter may over-warn)
+            p = ring[k + R_P]
+            p_free = ring[k + R_PFREE]
+            if t == S.MSG_NEW:
+                pk = p_seen + _recent_key(pb)
+                if p < 0 and hints[pk] >= since:
+                    p, p_free = position_probe(p_kc, pb, p_ways, maccount[i], mcode[i])
+                hints[pk] = i
+        else:
+            ob = T.order_bucket(morder[i], o_nb) * o_ways
+            pb = T.position_bucket(maccount[i], mcode[i], p_nb) * p_ways
+            a = account_probe(a_kt, T.account_bucket(maccount[i], a_nb) * a_ways, a_ways, maccount[i])
+            s_o, f_o = order_probe(o_kt, ob, o_ways, morder[i], day)
+            p, p_free = position_probe(p_kc, pb, p_ways, maccount[i], mcode[i])
+            c = mcode[i]
+            ins = i_index[c] if c < n_codes else -1
         reason = S.MALFORMED
         if mts[i] >= np.uint64(TS_LIMIT):
             reason = S.MALFORMED
         elif t == S.MSG_NEW:
-            a_hint = -2  # -2: no hint, scan
-            p_hint = -1
-            if use_hints:
-                k = (i % HINT_RING) * HINT_FIELDS
-                if hints[k] == i:
-                    a_hint = hints[k + 1]
-                    p_hint = hints[k + 2]
-            reason = _new(a_hint, p_hint, mside[i], mcode[i], maccount[i], morder[i], mprice[i], mqty[i], mts[i],
-                          day, n_codes, i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb,
-                          o_kt, o_data, o_ways, o_nb)
+            reason = _new(a, s_o, f_o, p, p_free, ins, mside[i], mcode[i], maccount[i], morder[i], mprice[i],
+                          mqty[i], mts[i], day, i_data, a_data, p_kc, p_data, o_kt, o_data)
         elif t == S.MSG_CANCEL:
-            reason = _cancel(morder[i], day, a_data, p_data, o_kt, o_data, o_ways, o_nb)
+            reason = _cancel(s_o, day, a_data, p_data, o_kt, o_data)
         elif t == S.MSG_FILL:
-            reason = _fill(morder[i], mqty[i], day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb)
+            reason = _fill(s_o, mqty[i], day, i_data, a_data, p_data, o_kt, o_data)
         elif t == S.MSG_EOD:
             day += 1  # positions catch up lazily; yesterday's closed order ids free themselves
+            last_eod = i
             reason = S.OK
         out_reason[i] = reason
         out_accepted[i] = 1 if reason == S.OK else 0
@@ -293,58 +450,7 @@ def process_batch(
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _prefetch_buckets(t, account, code, order_id, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb):
-    # Touch the first two lines (8 ways) of each bucket a later message will scan: by PREFIX
-    # a scan stops at the first unwritten way, so the lines past it are rarely read.
-    if t == S.MSG_NEW or t == S.MSG_CANCEL or t == S.MSG_FILL:
-        base = T.order_bucket(order_id, o_nb) * o_ways
-        prefetch_row(o_kt, base)
-        if o_ways > 4:
-            prefetch_row(o_kt, base + 4)
-        if t == S.MSG_NEW:
-            base = T.account_bucket(account, a_nb) * a_ways
-            prefetch_row(a_kt, base)
-            if a_ways > 4:
-                prefetch_row(a_kt, base + 4)
-            base = T.position_bucket(account, code, p_nb) * p_ways
-            prefetch_row(p_kc, base)
-            if p_ways > 4:
-                prefetch_row(p_kc, base + 4)
-
-
-@njit(cache=True, inline="always", _nrt=False)
-def _prefetch_records(t, account, code, order_id, day, n_codes, i_index, i_data, a_kt, a_data, a_ways, a_nb,
-                      p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
-    # Scan the (already prefetched) buckets and touch the record rows the decision will use;
-    # returns a NEW's (account slot, position slot), -2 / -1 when not a NEW.
-    a = -2
-    p = -1
-    if t == S.MSG_NEW or t == S.MSG_CANCEL or t == S.MSG_FILL:
-        s, free = order_scan(o_kt, o_ways, o_nb, order_id, day)
-        if s >= 0:
-            prefetch_row(o_data, s)
-        elif free >= 0 and t == S.MSG_NEW:
-            prefetch_row(o_data, free)
-        if t == S.MSG_NEW:
-            a = account_find(a_kt, a_ways, a_nb, account)
-            if a >= 0:
-                prefetch_row(a_data, a)
-                prefetch_at(a_data, a, A_COUNT)  # the record's second line
-            p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
-            if p >= 0:
-                prefetch_row(p_data, p)
-            elif p_free >= 0:
-                prefetch_row(p_data, p_free)
-            if code < n_codes:
-                ins = i_index[code]  # the index lines of traded codes stay cached
-                if ins >= 0:
-                    prefetch_row(i_data, ins)
-    return a, p
-
-
-@njit(cache=True, inline="always", _nrt=False)
-def _cancel(order_id, day, a_data, p_data, o_kt, o_data, o_ways, o_nb):
-    s, _ = order_scan(o_kt, o_ways, o_nb, order_id, day)
+def _cancel(s, day, a_data, p_data, o_kt, o_data):
     if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
         return S.UNKNOWN_ORDER
     if o_data[s, O_SIDE] == S.SIDE_BUY:
@@ -364,8 +470,7 @@ def _cancel(order_id, day, a_data, p_data, o_kt, o_data, o_ways, o_nb):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _fill(order_id, q, day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb):
-    s, _ = order_scan(o_kt, o_ways, o_nb, order_id, day)
+def _fill(s, q, day, i_data, a_data, p_data, o_kt, o_data):
     if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
         return S.UNKNOWN_ORDER
     if q <= 0 or q > o_data[s, O_OPEN]:
@@ -395,20 +500,18 @@ def _fill(order_id, q, day, i_data, a_data, p_data, o_kt, o_data, o_ways, o_nb):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _new(a_hint, p_hint, side, code, account, order_id, price, qty, ts, day, n_codes,
-         i_index, i_data, a_kt, a_data, a_ways, a_nb, p_kc, p_data, p_ways, p_nb, o_kt, o_data, o_ways, o_nb):
+def _new(a, s_order, free_order, p, p_free, ins, side, code, account, order_id, price, qty, ts, day,
+         i_data, a_data, p_kc, p_data, o_kt, o_data):
+    # a, ins: account and instrument rows (-1: unknown); s_order, free_order: order_probe;
+    # p, p_free: position_probe of (account, code)
     # 1. MALFORMED: nothing changes, the id is not recorded
     if (side != S.SIDE_BUY and side != S.SIDE_SELL) or qty <= 0 or qty > S.QTY_MAX or price <= 0 \
             or price > S.PRICE_MAX:
         return S.MALFORMED
-    s_order, free_order = order_scan(o_kt, o_ways, o_nb, order_id, day)
     reason = S.OK
     # The checks in spec order; the first that fails leaves the one-pass loop.
     for _once in range(1):
         # 2. UNKNOWN_ACCOUNT
-        a = a_hint
-        if a == -2:
-            a = account_find(a_kt, a_ways, a_nb, account)
         if a < 0:
             reason = S.UNKNOWN_ACCOUNT
             break
@@ -434,9 +537,6 @@ def _new(a_hint, p_hint, side, code, account, order_id, price, qty, ts, day, n_c
             reason = S.THROTTLED
             break
         # 5. UNKNOWN_INSTRUMENT, 6. INSTRUMENT_HALTED
-        ins = -1
-        if code < n_codes:
-            ins = i_index[code]
         if ins < 0:
             reason = S.UNKNOWN_INSTRUMENT
             break
@@ -448,10 +548,6 @@ def _new(a_hint, p_hint, side, code, account, order_id, price, qty, ts, day, n_c
             reason = S.DUPLICATE_ORDER_ID
             break
         # 8. LOT_SIZE
-        p = p_hint
-        p_free = -1
-        if p < 0:
-            p, p_free = position_scan(p_kc, p_ways, p_nb, account, code)
         available = 0
         if p >= 0:
             position_normalise(p_data, p, day)
