@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 from risk.jobs import JOBS
 from risk.packed import ensure_packed
-from risk.store import connect, plan_states, resolve_date, resolve_portfolios, write_failure, write_results
+from risk.store import connect, plan_run, resolve_portfolios, write_failure, write_results
 
 # Portfolios per task: big enough to amortise task overhead, small enough to spread over workers.
 CHUNK_SIZE = {"var": 500, "stress": 100, "brinson": 5, "campisi": 13, "book": 1}
@@ -110,8 +110,12 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         clock.start("plan")
         # Required tables present and non-empty, packed copies current: one statement when all is in place.
         ensure_packed(con, mod.PACKS, required=("portfolios",) + tuple(mod.TABLES))
-        d = resolve_date(con, date)
-        known, states = plan_states(con, job, d, p)  # portfolios and recorded runs in one statement
+        # The as-of date, the portfolios, their recorded runs and the window's first day in one statement, with
+        # dates from the packed returns where the job reads them (250 rows a year instead of 150,000).
+        dates_from = "packed_asset_returns" if "asset_returns" in mod.PACKS else "asset_returns"
+        window = mod.window_length(p) if hasattr(mod, "window_length") else None
+        planned = plan_run(con, job, date, p, dates_from, window)
+        d, known, states = planned[:3]
         pids = resolve_portfolios(con, portfolios, mod.KINDS, known)
         done = set() if force else {x for x, (st, same) in states.items() if st == "done" and same}
         summary = JobSummary(job, d, skipped=[x for x in pids if x in done], scheduler=scheduler or "local")
@@ -125,6 +129,8 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         size = chunk_size or (len(todo) if scheduler == "sync" else CHUNK_SIZE[job])
         chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
         load_params = dict(p, _pricer=pricer) if job == "book" else p
+        if window is not None:
+            load_params = dict(load_params, _window_start=planned[3])  # read the window with constant bounds
         clock.start("load")
         shared, payloads = mod.load(con, d, chunks, load_params)
 
@@ -135,9 +141,8 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         def finish(i: int, result, attempts: int) -> None:
             rows, secs = result
             clock.start("write")
-            # Rows exist only for portfolios with a recorded run; others need no delete first.
-            write_results(con, job, d, p, rows, chunks[i], secs, attempts,
-                          replace=any(x in states for x in chunks[i]))
+            # Rows exist only for portfolios with a recorded run: only they are deleted and their records updated.
+            write_results(con, job, d, p, rows, chunks[i], secs, attempts, recorded=states)
             if scheduler == "sync":
                 clock.stop()
             else:

@@ -5,7 +5,7 @@ import datetime as dt
 import json
 import re
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Collection, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -190,27 +190,87 @@ def run_states(con, job: str, date: dt.date, params: dict[str, Any]) -> dict[str
 
 def plan_states(con, job: str, date: dt.date, params: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[str, tuple[str, bool]]]:
     """Every portfolio (id, kind) and the recorded runs of (job, date) (see ``run_states``), in one statement."""
-    rows = con.execute("""SELECT p.portfolio_id, p.kind, r.status, r.params = $k
-                            FROM portfolios p LEFT JOIN risk_runs r
-                              ON r.portfolio_id = p.portfolio_id AND r.job = $j AND r.date = $d
-                           ORDER BY p.portfolio_id""", {"k": params_key(params), "j": job, "d": date}).fetchall()
-    states = {r[0]: (r[2], bool(r[3])) for r in rows if r[2] is not None}
+    _, known, states = plan_run(con, job, date, params, "asset_returns")
+    return known, states
+
+
+def plan_run(con, job: str, date: str | dt.date | None, params: dict[str, Any], dates_from: str = "asset_returns",
+             window: int | None = None) -> tuple:
+    """The as-of date (as ``resolve_date``), every portfolio (id, kind) and the recorded runs of (job, date), in one
+    statement; ``dates_from`` is ``asset_returns`` or its packed copy (same dates, 250 rows a year, not 150,000).
+
+    With ``window``, also the first of the last ``window`` trading days up to the date (None if fewer), as a
+    fourth element, so the job reads its window with constant bounds.
+    """
+    sql, args, given = plan_query(job, date, params, dates_from, window)
+    res = con.execute(sql, args)
+    return plan_result([dict(zip([d[0] for d in res.description], r)) for r in res.fetchall()], given, window)
+
+
+def plan_query(job: str, date: str | dt.date | None, params: dict[str, Any], dates_from: str = "asset_returns",
+               window: int | None = None) -> tuple[str, dict[str, Any], dt.date | None]:
+    """The SELECT of ``plan_run`` (columns day, first, n_days, portfolio_id, kind, status, same), its parameters and the
+    parsed ``date``; a job may run it as part of a bigger statement (``packed.ensure_packed``)."""
+    given = None
+    if date is not None:
+        try:
+            given = dt.date.fromisoformat(str(date))
+        except ValueError:
+            raise ValueError(f"--date: must be YYYY-MM-DD, got {date!r}") from None
+    if dates_from not in ("asset_returns", "packed_asset_returns"):
+        raise ValueError(f"dates_from: must be asset_returns or packed_asset_returns, got {dates_from!r}")
+    # The date and the done check in one statement: the date picks the run records the join reads.
+    # The last n dates up to the date in one small subquery (date column only): the as-of day is their max, the
+    # window's first day their min (a scalar OFFSET subquery or a second max cost twice as much, measured).
+    sql = f"""SELECT d.day, d.first, d.n_days, p.portfolio_id, p.kind, r.status, r.params = $k AS same
+                FROM (SELECT max(date) AS day, min(date) AS first, count(*) AS n_days
+                        FROM (SELECT date FROM {dates_from} WHERE $g::DATE IS NULL OR date <= $g
+                               GROUP BY date ORDER BY date DESC LIMIT $n)) d
+                CROSS JOIN portfolios p LEFT JOIN risk_runs r
+                  ON r.portfolio_id = p.portfolio_id AND r.job = $j AND r.date = d.day"""
+    return sql, {"g": given, "k": params_key(params), "j": job, "n": int(window or 1)}, given
+
+
+def plan_result(rows: Sequence[dict[str, Any]], given: dt.date | None, window: int | None) -> tuple:
+    """``plan_run``'s answer from the rows of ``plan_query`` (dicts by column name, any order)."""
+    rows = sorted(rows, key=lambda r: r["portfolio_id"])
+    day = rows[0]["day"] if rows else None
+    if day is None or (given is not None and day != given):
+        if given is not None:
+            raise ValueError(f"--date: {given} is not a trading day with returns in asset_returns")
+        raise ValueError("--db: asset_returns is empty; nothing to compute")
+    states = {r["portfolio_id"]: (r["status"], bool(r["same"])) for r in rows if r["status"] is not None}
     # Runs of portfolios no longer in the portfolios table do not matter: they are never requested.
-    return [(r[0], r[1]) for r in rows], states
+    known = [(r["portfolio_id"], r["kind"]) for r in rows]
+    if window is not None:
+        return day, known, states, (rows[0]["first"] if rows[0]["n_days"] == window else None)
+    return day, known, states
 
 
 def write_results(con, job: str, date: dt.date, params: dict[str, Any], results: Any,
-                  portfolios: Sequence[str], seconds: float, attempts: int = 1, replace: bool = True) -> None:
+                  portfolios: Sequence[str], seconds: float, attempts: int = 1, replace: bool = True,
+                  recorded: Collection[str] | None = None) -> None:
     """Store the results (Arrow table or DataFrame of portfolio_id, item, metric, value) of (job, portfolio, date)
-    for ``portfolios`` and mark them done, atomically; ``replace=False`` skips deleting rows known not to exist."""
+    for ``portfolios`` and mark them done, atomically.
+
+    ``recorded`` are the portfolios known to have a run record of (job, date) (from ``plan_run``): only their
+    rows are deleted and their records updated in place, the others' records are plainly inserted; without it,
+    ``replace=False`` skips deleting rows known not to exist and records are upserted.
+    """
     # Portfolio ids travel as one list parameter and rows as one registered Arrow table: no pandas on this path,
     # one bulk INSERT for all rows of the chunk.
     ids = list(portfolios)
+    run = {"j": job, "d": date, "k": params_key(params), "a": attempts, "s": seconds}
+    if recorded is None:
+        old, new, upsert = (ids if replace else []), [], ids
+    else:
+        old = [x for x in ids if x in recorded]
+        new, upsert = [x for x in ids if x not in recorded], []
     con.execute("BEGIN TRANSACTION")
     try:
-        if replace:
+        if old:
             con.execute("DELETE FROM risk_results WHERE job = $j AND date = $d AND portfolio_id IN (SELECT unnest($p))",
-                        {"j": job, "d": date, "p": ids})
+                        {"j": job, "d": date, "p": old})
         if len(results):
             con.register("_risk_rows", results)
             try:
@@ -218,10 +278,18 @@ def write_results(con, job: str, date: dt.date, params: dict[str, Any], results:
                             {"j": job, "d": date})
             finally:
                 con.unregister("_risk_rows")
-        # The run table's primary key is (job, portfolio, date): an upsert replaces a previous run in place.
-        con.execute("""INSERT OR REPLACE INTO risk_runs SELECT $j, unnest($p), $d, $k, 'done', NULL, $a, $s,
-                       now()::TIMESTAMP""",
-                    {"j": job, "p": ids, "d": date, "k": params_key(params), "a": attempts, "s": seconds})
+        if upsert:
+            # The run table's primary key is (job, portfolio, date): an upsert replaces a previous run in place.
+            con.execute("""INSERT OR REPLACE INTO risk_runs SELECT $j, unnest($p), $d, $k, 'done', NULL, $a, $s,
+                           now()::TIMESTAMP""", dict(run, p=upsert))
+        if recorded is not None and old:
+            # An UPDATE in place costs a fraction of INSERT OR REPLACE here (measured: 2 vs 5-17 ms for 86 rows).
+            con.execute("""UPDATE risk_runs SET params = $k, status = 'done', error = NULL, attempts = $a, seconds = $s,
+                                  finished_at = now()::TIMESTAMP
+                            WHERE job = $j AND date = $d AND portfolio_id IN (SELECT unnest($p))""", dict(run, p=old))
+        if new:
+            con.execute("INSERT INTO risk_runs SELECT $j, unnest($p), $d, $k, 'done', NULL, $a, $s, now()::TIMESTAMP",
+                        dict(run, p=new))
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")

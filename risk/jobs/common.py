@@ -22,8 +22,16 @@ def _snapshot_frame(source: str, owners: Sequence[str], start: dt.date, end: dt.
     the long table."""
     from risk.packed import read_snapshots
 
+    return snapshot_frame(source, owners, start, read_snapshots(con, source, owners, start, end), with_date, value,
+                          nonzero)
+
+
+def snapshot_frame(source: str, owners: Sequence[str], start: dt.date, snap: tuple, with_date: bool, value: str,
+                   nonzero: bool) -> pd.DataFrame:
+    """A DataFrame (p_idx, [date,] asset_key, ``value``) of snapshot rows read by ``packed.read_snapshots``;
+    an asset missing from ``assets`` or an owner without a snapshot on or before ``start`` raises ValueError."""
     owner_col = "portfolio" if source == "holdings" else "benchmark"
-    p, days, k, v, unknown = read_snapshots(con, source, owners, start, end)
+    p, days, k, v, unknown = snap
     if unknown is not None:
         raise ValueError(f"{source}: asset {unknown[1]!r} of {owner_col} {owners[unknown[0]]!r} is not in the assets table")
     seen = np.zeros(len(owners), dtype=bool)
@@ -145,6 +153,14 @@ def daily_range(con, keys: np.ndarray, start, end, table: str,
     days, full, lo = read_daily(con, table, cols, start=np.datetime64(start, "D").item(),
                                 end=np.datetime64(end, "D").item())
     return days, {c: check_complete(con, select_keys(full[c], keys, lo), keys, days, table, c) for c in cols}
+
+
+def window_first(con, end: dt.date, count: int) -> dt.date | None:
+    """The first of the last ``count`` trading days up to ``end`` (None when there are fewer), from the packed
+    returns (``run_job`` gets it from its plan statement instead)."""
+    days = con.sql("SELECT date FROM packed_asset_returns WHERE date <= $e ORDER BY date DESC LIMIT $n",
+                   params={"e": end, "n": int(count)}).fetchnumpy()["date"]
+    return np.asarray(days, dtype="datetime64[D]").min().item() if len(days) == count else None
 
 
 def window_days(con, end: dt.date, count: int) -> np.ndarray:

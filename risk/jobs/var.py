@@ -5,7 +5,8 @@ import numpy as np
 import pyarrow as pa
 
 from risk.backtest import basel_zone, christoffersen, kupiec
-from risk.jobs.common import daily_matrix, daily_window, grid_results, holdings_asof, key_positions, scatter_add
+from risk.jobs.common import check_complete, grid_results, key_positions, scatter_add, select_keys, snapshot_frame, window_first
+from risk.packed_reads import choose_snapshots, daily_part, decode_daily, decode_snapshots, index_part, rows_part, run_parts
 from risk.var import value_at_risk
 
 KINDS = ("equity", "bond", "mixed")
@@ -21,15 +22,33 @@ def metric_suffix(c: float) -> str:
     return f"{c * 100:g}"
 
 
+def window_length(params) -> int:
+    """Trading days of returns the job reads up to the as-of date."""
+    return params["window"] + params["backtest_days"]
+
+
 def load(con, date, chunks, params):
     """Weights, NAVs and the shared (days x assets) return matrix for every chunk of portfolios."""
     pids = [p for c in chunks for p in c]
-    h = holdings_asof(con, pids, date)
+    n_days = window_length(params)
+    first = params.get("_window_start") or window_first(con, date, n_days)
+    if first is None:
+        raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
+    # Two statements: the holdings index, the window's returns and the as-of closes (a trading day with
+    # returns) together, then the chosen holdings snapshots (packed_reads).
+    idx, ret_t, px_t = run_parts(con, [index_part("holdings"), daily_part("asset_returns", ["ret"], first, date),
+                                       daily_part("prices", ["close"], date, date)])
+    pick = choose_snapshots(idx, pids, date, date)
+    [rows] = run_parts(con, [rows_part("holdings", pick[0])])
+    h = snapshot_frame("holdings", pids, date, decode_snapshots(rows, pick), False, "quantity", True)
     keys = np.unique(h.asset_key.to_numpy())
-    n_days = params["window"] + params["backtest_days"]
-    days, r = daily_window(con, keys, date, n_days, "asset_returns", ["ret"])
-    r = r["ret"]
-    px = daily_matrix(con, keys, days[-1:], "prices", "close")[0]
+    days, r, lo = decode_daily(ret_t, ["ret"])
+    pday, px, plo = decode_daily(px_t, ["close"])
+    if len(days) < n_days:
+        raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has {len(days)}")
+    r = check_complete(con, select_keys(r["ret"], keys, lo), keys, days, "asset_returns", "ret")
+    px = select_keys(px["close"], keys, plo) if len(pday) else np.full((1, len(keys)), np.nan)
+    px = check_complete(con, px, keys, days[-1:], "prices", "close")[0]
     a_idx = key_positions(keys, h.asset_key.to_numpy())
     p_idx = h.p_idx.to_numpy()
     mv = h.quantity.to_numpy(dtype=float) * px[a_idx]
