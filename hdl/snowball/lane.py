@@ -2,14 +2,20 @@
 
 Per clock the lane issues one *slot* (pair p, step j, path s).  The feed-forward
 part (Threefry -> normal -> diffusion product) depends only on (p, j), so it is
-a plain pipeline; the only loop is the two-stage state update (add, then
-compare), which the + and - paths of the pair share by alternating, so each
-path's state is read again exactly two clocks after it was written.
+a plain pipeline; the only loop is the two-stage state update (A: add and
+compare, B: events and state write), which the + and - paths of the pair share
+by alternating, so each path's state is read again exactly two clocks after it
+was written.  Stage A0 before the loop turns the barriers into thresholds on
+the old state (KO - inc, KI - inc), so the compares run beside the add.
 
-    sequencer -> Threefry(26) -> word select -> normal(10) -> dmant*z >> dshift
-              -> drift +/- dz -> [A: x += inc] -> [B: KI/KO compare, state write]
-              -> path record -> 2**(x + log2 D) (8) -> payoff -> exact accumulators
-                                                     \\-> pair sum -> square -> SUM_SQ
+    sequencer -> Threefry(26) -> word select -> normal(12) -> dmant*z >> dshift
+              -> drift +/- dz -> [A0: KO - inc, KI - inc] -> [A: x += inc, x >= KO - inc, x < KI - inc]
+              -> [B: events, state write] -> path record -> 2**(x + log2 D) (8) -> payoff
+              -> exact accumulators
+                 \\-> pair sum -> square -> SUM_SQ
+
+The slot (step, path, observation index) rides beside the RNG and normal
+pipelines in a RAM delay line (``pipe.ram_delay``), not in flip-flops.
 
 When both paths of a pair have knocked out, the lane tells its sequencer to
 start the next pair (early exit); slots of the finished pair still in flight
@@ -26,7 +32,7 @@ from .accum import WideAccumulator
 from .exp2 import Exp2
 from .normal import NormalTransform
 from .pathstep import PathIncrement
-from .pipe import delay, reg
+from .pipe import delay, ram_delay, reg
 from .threefry import Threefry2x32
 
 __all__ = ["ParamSignature", "TableWriteSignature", "SnowballLane", "TABLES", "PIPELINE_DEPTH"]
@@ -56,7 +62,7 @@ Slot = data.StructLayout({
 Rec = data.StructLayout({"v": 1, "ko": 1, "ki": 1, "life": F.STEP_WIDTH + 1, "k": OBS_BITS})
 
 #: cycles from a slot's issue to its last accumulator update having settled (drain time, with margin)
-PIPELINE_DEPTH = (Threefry2x32.LATENCY + 1 + NormalTransform.LATENCY + 3 + 2 + 1 + 1 + Exp2.LATENCY + 3 + 2
+PIPELINE_DEPTH = (Threefry2x32.LATENCY + 1 + NormalTransform.LATENCY + 3 + 3 + 1 + 1 + Exp2.LATENCY + 3 + 2
                   + max(F.ACC_WIDTHS.values()) // 32 + 8)
 
 
@@ -93,8 +99,8 @@ class SnowballLane(wiring.Component):
         k = Signal(OBS_BITS + 1)
         tag = Signal(TAG_BITS)
         k_next = Signal(OBS_BITS + 1)
-        kill = Signal()
-        kill_tag = Signal(TAG_BITS)
+        kill_hit = Signal()  # stage B, registered: both paths of the pair with the current tag are done
+        started = Signal()   # a new pair (or run) started on the last edge: kill_hit is stale
         # Asynchronous (LUT RAM) read of obs_step[k]: no block-RAM clock-to-output in the
         # sequencer's k -> compare -> k_next loop.
         obs_rp = mems["OBS_STEP"].read_port(domain="comb")
@@ -108,30 +114,29 @@ class SnowballLane(wiring.Component):
         is_obs_c = (k < P.n_obs) & (obs_rp.data == j + 1)
         last_r = reg(m, last_c, name="last_r")
         is_obs_r = reg(m, is_obs_c, name="is_obs_r")
-        # p + n_lanes, registered: valid one clock after p changes, and p changes at most every
-        # second clock (a pair has at least one step of two slots).
+        # p + n_lanes and "is there a next pair" (p + n_lanes < n_pairs <=> p < n_pairs - n_lanes),
+        # registered: valid one clock after p changes; p changes at most every second clock.
         p_adv = reg(m, p + self.n_lanes, name="p_adv", shape=33)
+        lim = reg(m, P.n_pairs - self.n_lanes, name="pairs_lim", shape=signed(34))
+        more_r = reg(m, p < lim, name="more_r")
 
-        def next_pair():
-            m.d.sync += [p.eq(p_adv), j.eq(0), s.eq(0), tag.eq(tag + 1), active.eq(p_adv < P.n_pairs)]
-            m.d.comb += k_next.eq(0)
+        # The sequencer's whole decision is this one bit, from flip-flops only.
+        adv = Signal()
+        m.d.comb += adv.eq(active & ((kill_hit & ~started) | (s & last_r)))
+        m.d.sync += started.eq(adv | self.start)
 
         with m.If(self.start):
             m.d.sync += [active.eq(P.n_pairs > self.index), p.eq(self.index), j.eq(0), s.eq(0), tag.eq(0)]
             m.d.comb += k_next.eq(0)
+        with m.Elif(adv):
+            m.d.sync += [p.eq(p_adv), j.eq(0), s.eq(0), tag.eq(tag + 1), active.eq(more_r)]
+            m.d.comb += k_next.eq(0)
         with m.Elif(active):
-            with m.If(kill & (kill_tag == tag)):
-                next_pair()
-            with m.Elif(s == 0):
-                m.d.sync += s.eq(1)
-            with m.Else():
-                m.d.sync += s.eq(0)
-                with m.If(last_r):
-                    next_pair()
-                with m.Else():
-                    m.d.sync += j.eq(j + 1)
-                    with m.If(is_obs_r):
-                        m.d.comb += k_next.eq(k + 1)
+            m.d.sync += s.eq(~s)
+            with m.If(s):
+                m.d.sync += j.eq(j + 1)
+                with m.If(is_obs_r):
+                    m.d.comb += k_next.eq(k + 1)
         m.d.comb += self.active.eq(active)
 
         # slot0 lacks `last` and `is_obs`; they join one clock later (slot1), from the registers above.
@@ -147,7 +152,11 @@ class SnowballLane(wiring.Component):
         m.submodules.tf = tf = Threefry2x32()
         m.d.comb += [tf.i_valid.eq(slot0.v & (s == 0) & ~j[0]), tf.c0.eq(p), tf.c1.eq(j[1:]),
                      tf.k0.eq(P.k0), tf.k1.eq(P.k1)]
-        slot_t = _delay_view(m, Slot, slot1, Threefry2x32.LATENCY - 1, "sl_tf")
+        # The slot rides beside the RNG and normal pipelines in a RAM delay line (FFs only for the
+        # two bits the word select and the path increment need on the way).
+        slot_t = Slot(Signal(Slot.size))
+        m.d.comb += [slot_t.j.eq(delay(m, slot1.j[0], Threefry2x32.LATENCY - 1, name="sl_tf_j0")),
+                     slot_t.s.eq(delay(m, slot1.s, Threefry2x32.LATENCY - 1, name="sl_tf_s"))]
         hold = Signal(32)
         with m.If(tf.o_valid):
             m.d.sync += hold.eq(tf.x1)
@@ -159,34 +168,49 @@ class SnowballLane(wiring.Component):
         m.d.comb += [st.w.eq(word), st.s.eq(slot_w.s), st.dmant.eq(P.dmant), st.dshift.eq(P.dshift),
                      st.drift.eq(P.drift)]
         inc = st.inc
-        sa_pre = _delay_view(m, Slot, slot_w, PathIncrement.LATENCY - 1, "sl_pre")
-        sa = _delay_view(m, Slot, sa_pre, 1, "sl_a")
+        # Slot at the KO_Q read (sa_pp), at the registered read (sa_pre), at stage A0 (sa0, `inc` valid).
+        sa_pp = Slot(ram_delay(m, slot1.as_value(), Threefry2x32.LATENCY + PathIncrement.LATENCY - 2, "sl_ram"))
+        sa_pre = _delay_view(m, Slot, sa_pp, 1, "sl_pre")
+        sa0 = _delay_view(m, Slot, sa_pre, 1, "sl_a0")
+        sa = _delay_view(m, Slot, sa0, 1, "sl_a")
 
-        # ---- loop stage A: x += inc ----
         xs = [Signal(XS, name=f"x{i}") for i in range(2)]
         dn = [Signal(name=f"done{i}") for i in range(2)]
         kis = [Signal(name=f"ki{i}") for i in range(2)]
         rps = {n: mems[n].read_port() for n in ("KO_Q", "KO_PAY", "KO_ACC")}
-        # KO_Q is read a clock earlier and registered, so the 48-bit barrier compare in
-        # stage B starts from a flip-flop rather than a block RAM output.
-        m.d.comb += rps["KO_Q"].addr.eq(sa_pre.k[:OBS_BITS])
-        ko_q_b = reg(m, rps["KO_Q"].data, name="ko_q_b")
+        m.d.comb += rps["KO_Q"].addr.eq(sa_pp.k[:OBS_BITS])
+        ko_q0 = reg(m, rps["KO_Q"].data, name="ko_q0")
+
+        # ---- stage A0: barriers moved to the step's frame, so the loop compares without adding ----
+        # x + inc >= KO  <=>  x >= KO - inc (and likewise for KI), exact in 49 bits: the compares
+        # then run beside the add in stage A instead of after it in stage B.
+        TS = signed(F.X_WIDTH + 1)
+        inc_a = reg(m, inc, name="inc_a")
+        thr_ko = reg(m, ko_q0.as_signed() - inc, name="thr_ko", shape=TS)
+        thr_ki = reg(m, P.ki_q - inc, name="thr_ki", shape=TS)
+
+        # ---- loop stage A: x += inc, and the KI/KO tests of the new x ----
         x_base = Mux(sa.first, P.x0, Mux(sa.s, xs[1], xs[0]))
-        xb = reg(m, x_base + inc, name="xb", shape=XS)
+        xb = reg(m, x_base + inc_a, name="xb", shape=XS)
+        ko_f = reg(m, x_base >= thr_ko, name="ko_f")
+        ki_f = reg(m, x_base < thr_ki, name="ki_f")
         done_b = reg(m, Mux(sa.first, 0, Mux(sa.s, dn[1], dn[0])), name="done_b")
         ki_b = reg(m, Mux(sa.first, P.ki0, Mux(sa.s, kis[1], kis[0])), name="ki_b")
         sb = _delay_view(m, Slot, sa, 1, "sl_b")
 
-        # ---- loop stage B: events in log space, state write ----
+        # ---- loop stage B: events (flags from stage A), state write ----
         alive = sb.v & ~done_b
-        ki_new = ki_b | ((P.ki_daily | (P.ki_mat & sb.last)) & (xb < P.ki_q))
-        ko = sb.is_obs & (xb >= ko_q_b.as_signed())
+        ki_new = ki_b | ((P.ki_daily | (P.ki_mat & sb.last)) & ki_f)
+        ko = sb.is_obs & ko_f
         term = alive & (ko | sb.last)
         with m.If(sb.v):
             for i in range(2):
                 with m.If(sb.s == i):
                     m.d.sync += [xs[i].eq(xb), kis[i].eq(ki_new), dn[i].eq(done_b | term)]
-        m.d.sync += [kill.eq(sb.v & sb.s & ~sb.last & dn[0] & (done_b | term)), kill_tag.eq(sb.tag)]
+        # Early exit: the - path's slot finds both paths done; compared with the sequencer's tag
+        # here, so a kill of a pair that already ended is dropped before it reaches the sequencer
+        # (and `started` drops one whose pair ends on this very edge).
+        m.d.sync += kill_hit.eq(sb.v & sb.s & ~sb.last & dn[0] & (done_b | term) & (sb.tag == tag))
         rec = Signal(Rec)
         m.d.sync += [rec.v.eq(term), rec.ko.eq(ko), rec.ki.eq(ki_new), rec.life.eq(sb.j + 1),
                      rec.k.eq(sb.k[:OBS_BITS])]
@@ -195,7 +219,7 @@ class SnowballLane(wiring.Component):
         # ---- path payoff ----
         m.submodules.exp2 = ex = Exp2()
         m.d.comb += ex.y.eq(reg(m, x_rec + P.ln_disc, name="y_exp", shape=XS))
-        rq = _delay_view(m, Rec, rec, 1 + Exp2.LATENCY, "rec_e")
+        rq = Rec(ram_delay(m, rec.as_value(), 1 + Exp2.LATENCY, "rec_ram"))
         # KO payoff and accrual of row rq.k: block-RAM read now, output registered (valid with r2).
         for n in ("KO_PAY", "KO_ACC"):
             m.d.comb += rps[n].addr.eq(rq.k)
