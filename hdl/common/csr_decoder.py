@@ -20,7 +20,7 @@ combinationally in the cycle ``r_stb`` addresses the register (read-to-pop).
 
 from dataclasses import dataclass
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
 
@@ -179,24 +179,30 @@ class CSRDecoder(wiring.Component):
                 for w in rm.tables:
                     self._elab_window_write(m, w)
 
+        # Read mux as an array indexed by the low address bits (a balanced mux tree of
+        # log2(entries) levels) rather than a case chain of 16-bit address compares: the
+        # CSR read path was the kernel's slowest path on the ECP5 once the datapath was
+        # pipelined.  Unmapped addresses (and any address with high bits set) read 0.
+        sources: dict[int, Value] = {}
+        for r in rm.registers:
+            if r.readable:
+                sources[r.addr] = shadows.get(r.name, self._sig[r.name])
+        for w in rm.tables:
+            s = self._win[w.name]
+            sources[w.registers[0].addr] = s["sel"]
+            sources[w.registers[1].addr] = s["addr"]
+        idx_bits = max(1, max(sources).bit_length())
+        entries = [Value.cast(sources.get(a, Const(0, 32))) for a in range(1 << idx_bits)]
+        in_range = (bus.addr[idx_bits:] == 0) if len(bus.addr) > idx_bits else Const(1, 1)
+        r_mux = Signal(32)
+        m.d.comb += r_mux.eq(Mux(in_range, Array(entries)[bus.addr[:idx_bits]], 0))
         with m.If(bus.r_stb):
+            m.d.sync += bus.r_data.eq(r_mux)
             with m.Switch(bus.addr):
                 for r in rm.registers:
-                    if r.readable:
+                    if r.readable and r.name in groups:
                         with m.Case(r.addr):
-                            src = shadows.get(r.name, self._sig[r.name])
-                            m.d.sync += bus.r_data.eq(src)
-                            if r.name in groups:
-                                m.d.sync += [shadows[p.name].eq(self._sig[p.name]) for p in groups[r.name][1:]]
-                for w in rm.tables:
-                    s = self._win[w.name]
-                    regs = w.registers
-                    with m.Case(regs[0].addr):
-                        m.d.sync += bus.r_data.eq(s["sel"])
-                    with m.Case(regs[1].addr):
-                        m.d.sync += bus.r_data.eq(s["addr"])
-                with m.Default():
-                    m.d.sync += bus.r_data.eq(0)
+                            m.d.sync += [shadows[p.name].eq(self._sig[p.name]) for p in groups[r.name][1:]]
             for r in rm.registers:
                 m.d.comb += self.rstrobe[r.name].eq(bus.addr == r.addr)
         return m
