@@ -1,30 +1,35 @@
-"""The risk gate's check pipeline: ten stages, one message per clock, one read-modify-write stage.
+"""The risk gate's check pipeline: eleven stages, one message per clock, one read-modify-write stage.
 
-Stages (a message enters P0 on the edge it is accepted; its decision leaves P9)::
+Stages (a message enters P0 on the edge it is accepted; its decision leaves P10)::
 
-    P0 input register          fold account / order id, spread the code
-    P1 hash                    Fibonacci multiply -> bucket of every table
-    P2 read #1                 order tags, account configuration (static)
-    P3 resolve                 account way; for CANCEL/FILL the order's account,
-                               position and instrument rows (from memory or from
-                               an in-flight NEW of the same id): HOLD if ambiguous
-    P4 ts * win_m partials,    price * qty; instrument read
-    P5 instrument way          sum of partials
-    P6 window id (shift)       lot, cage and fee products
-    P7 read #2                 account balances, position and order buckets;
-                               static checks reduced to flags
-    P8 EX                      checks 2..14 + TABLE_FULL in spec order, the
-                               read-modify-write of all three buckets, written back
-    P9 decision register       -> dec_out
+    P0  input register          malformed flags
+    P1  hash, first half        xor-folds; code * CODE_MUL
+    P2  hash, second half       Fibonacci multiply -> bucket of every table; read #1
+    P3  resolve                 account way; for CANCEL/FILL the order's account,
+                                position and instrument rows (from memory or from
+                                an in-flight NEW of the same id): HOLD if ambiguous
+    P4  16x16 partials          ts * win_m (16 MULT18X18D), price * qty (4); instrument read
+    P5  32x32 sums              four 64-bit ts * win_m partials, v = price * qty; instrument way
+    P6  128-bit sum             ts * win_m; lot, fee and ref * cage partials; price limit
+    P7  window id (shift)       lot / fee / ref * cage sums, |price - ref| * 10000 as
+                                shift-adds; read #2 address
+    P8  match                   read #2 data against this message: per-way key and day
+                                match bits, positions after the lazy EOD, throttle window;
+                                the row EX is writing is forwarded; static checks to flags
+    P9  EX                      one priority encoder over the check flags (spec order),
+                                the read-modify-write of all three buckets, written back
+    P10 decision register       -> dec_out
 
-Hazards: every dynamic record is read in P7 and written in P8, through read
-ports transparent to the write port, so the message right behind always reads
-what the one in EX writes on the same edge: back-to-back messages on one
-account, position or order need no stall. The only cross-stage dependence is
-CANCEL/FILL finding its order's rows in P3 (before EX); that is resolved by
-comparing with the in-flight NEWs in P4..P8 and held (input stalled, bubbles
-into P4) only when two NEWs of that id are in flight or one is in flight while
-memory still has the id open.
+Hazards: every dynamic record is read in P7 (data in P8) and written in P9. The
+read ports are transparent to the write port, so the message two behind sees EX's
+write; the message right behind (in P8) takes the row EX writes through a
+forwarding mux into the P9 registers, with its match bits for the ways EX
+changed computed from EX's write conditions and register-to-register key
+compares, so back-to-back messages on one account, position or order need no
+stall. The only cross-stage dependence is CANCEL/FILL finding its order's rows
+in P3 (before EX); that is resolved by comparing with the in-flight NEWs in
+P4..P9 and held (input stalled, bubbles into P4) only when two NEWs of that id
+are in flight or one is in flight while memory still has the id open.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, unsigned
@@ -41,7 +46,9 @@ from .regmap import DEC_BITS, MSG_BITS, TABLE_IDS, Geometry
 
 __all__ = ["GateCore", "LATENCY", "N_STAGES"]
 
-N_STAGES = 10  # P0..P9
+N_STAGES = 11  # P0..P10
+EX = 9  # the read-modify-write stage
+DEC = 10  # the decision register
 LATENCY = N_STAGES  # cycles from the accepting edge to the edge the decision can be taken
 
 COUNT_CAP = 1 << 16
@@ -106,70 +113,83 @@ class GateCore(wiring.Component):
         W = g.ways
         lw = _lg(W)
         la, lp, lo, li = _lg(g.accounts), _lg(g.positions), _lg(g.orders), _lg(g.instruments)
-        wayw = range(max(W, 2))
+        LA, LO, LI, LP, LD = L["acfg"], L["orders"], L["instruments"], L["positions"], L["adyn"]
 
         # ---- memories: one row = one bucket -------------------------------------------------
         mems = {t: Memory(shape=unsigned(g.row_bits(t)), depth=g.buckets(t), init=[]) for t in TABLE_IDS}
         for t, mem in mems.items():
             m.submodules[f"mem_{t}"] = mem
+        # the orders table is read twice (tags in P2, the bucket in P7): two copies written alike,
+        # so each is one write and one read port. One memory with two transparent read ports went to
+        # distributed RAM (8k TRELLIS_DPR16X4, 62k LUT4); with two copies the P7 one is DP16KD, but
+        # Yosys still puts the tag copy in distributed RAM and finds no DP16KD mapping for it when
+        # forced (ram_style "block"): see docs/riskgate-hardware.md, Synthesis
+        m.submodules.mem_otag = otag = Memory(shape=unsigned(g.row_bits("orders")), depth=g.buckets("orders"), init=[])
         wp = {t: mems[t].write_port() for t in TABLE_IDS}
-        rp_otag = mems["orders"].read_port(transparent_for=(wp["orders"],))  # P2 -> P3
+        wp_otag = otag.write_port()
+        rp_otag = otag.read_port(transparent_for=(wp_otag,))  # P2 -> P3
         rp_acfg = mems["acfg"].read_port(transparent_for=(wp["acfg"],))  # P2 -> P3
         rp_ins = mems["instruments"].read_port(transparent_for=(wp["instruments"],))  # P4 -> P5
-        rp_adyn = mems["adyn"].read_port(transparent_for=(wp["adyn"],))  # P7 -> P8
-        rp_pos = mems["positions"].read_port(transparent_for=(wp["positions"],))  # P7 -> P8
-        rp_ord = mems["orders"].read_port(transparent_for=(wp["orders"],))  # P7 -> P8
+        # read #2: issued in P7, data in P8 (which sees EX's write of two messages ahead through
+        # the transparency); the message one ahead is forwarded into the P9 registers
+        rp_adyn = mems["adyn"].read_port(transparent_for=(wp["adyn"],))
+        rp_pos = mems["positions"].read_port(transparent_for=(wp["positions"],))
+        rp_ord = mems["orders"].read_port(transparent_for=(wp["orders"],))
 
-        # ---- stage registers ------------------------------------------------------------------
+        # ---- stage registers: (name, bits, first stage holding it, last stage reading it) ---------
+        A, O, PB, IB = max(la, 1), max(lo, 1), max(lp, 1), max(li, 1)
         fields = [
-            ("valid", 1), ("typ", 3), ("bad", 1), ("nm", 1), ("side", 8), ("code", 32), ("account", 64),
-            ("oid", 64), ("price", 64), ("qty", 64), ("ts", 63),
-            ("afold", 32), ("ofold", 32), ("cmul", 32),
-            ("abkt", max(la, 1)), ("obkt", max(lo, 1)), ("pbkt", max(lp, 1)), ("ibkt", max(li, 1)),
-            ("a_hit", 1), ("a_way", max(lw, 1)), ("a_status", 2), ("a_maxq", 31), ("a_maxv", 62), ("a_maxn", 16),
-            ("win_m", 64), ("win_l", 6),
-            ("r_ok", 1), ("r_arow", max(la, 1)), ("r_away", max(lw, 1)), ("r_pbkt", max(lp, 1)),
-            ("r_ibkt", max(li, 1)), ("r_code", 20), ("r_codeok", 1), ("r_price", 31),
-            ("pp0", 64), ("pp1", 64), ("pp2", 64), ("pp3", 64), ("v", 62),
-            ("i_hit", 1), ("i_status", 1), ("i_ref", 31), ("i_up", 31), ("i_down", 31), ("i_cage", 14),
-            ("i_fee", 16), ("i_lotm", 32), ("i_lotl", 5), ("prod", 128),
-            ("q", 63), ("lotprod", 64), ("px1e4", 46), ("cage_hi", 48), ("cage_lo", 48), ("feeprod", 78),
-            ("lim_bad", 1),
-            ("lot_ok", 1), ("cage_bad", 1), ("frozen", 64), ("vmf", 64), ("maxq_bad", 1), ("maxv_bad", 1),
-            ("accepted", 1), ("reason", 8),
+            ("valid", 1, 0, EX), ("typ", 3, 0, EX), ("bad", 1, 0, EX), ("nm", 1, 0, EX), ("side", 8, 0, EX),
+            ("code", 32, 0, EX), ("account", 64, 0, EX), ("oid", 64, 0, EX), ("price", 64, 0, EX),
+            ("qty", 64, 0, EX), ("ts", 63, 0, 4),
+            ("afold", 32, 1, 1), ("ofold", 32, 1, 1), ("cmul", 32, 1, 1),
+            ("abkt", A, 2, EX), ("obkt", O, 2, EX), ("pbkt", PB, 2, EX), ("ibkt", IB, 2, EX),
+            ("a_hit", 1, 4, EX), ("a_way", max(lw, 1), 4, EX), ("a_status", 2, 4, 8), ("a_maxq", 31, 4, 4),
+            ("a_maxv", 62, 4, 6), ("a_maxn", 16, 4, EX), ("win_m", 64, 4, 4), ("win_l", 6, 4, 7),
+            ("r_ok", 1, 4, EX), ("r_arow", A, 4, EX), ("r_away", max(lw, 1), 4, EX), ("r_pbkt", PB, 4, EX),
+            ("r_ibkt", IB, 4, EX), ("r_code", 20, 4, EX), ("r_codeok", 1, 4, 5), ("r_price", 31, 4, EX),
+            ("r_acc", 64, 4, EX),
+            *((f"tp{i}{j}", 32, 5, 5) for i in range(4) for j in range(4)),
+            *((f"vp{i}{j}", 32, 5, 5) for i in range(2) for j in range(2)),
+            ("maxq_bad", 1, 5, EX),
+            ("pp00", 64, 6, 6), ("pp01", 64, 6, 6), ("pp10", 64, 6, 6), ("pp11", 64, 6, 6), ("v", 62, 6, 8),
+            ("i_hit", 1, 6, EX), ("i_status", 1, 6, EX), ("i_ref", 31, 6, 6), ("i_up", 31, 6, 6),
+            ("i_down", 31, 6, 6), ("i_cage", 14, 6, 8), ("i_fee", 16, 6, 6), ("i_lotm", 32, 6, 8),
+            ("i_lotl", 5, 6, 8),
+            ("prod", 128, 7, 7), ("lim_bad", 1, 7, EX), ("maxv_bad", 1, 7, EX), ("adiff", 33, 7, 7),
+            ("rc0", 30, 7, 7), ("rc1", 29, 7, 7),
+            *((f"lp{i}{j}", 32, 7, 7) for i in range(2) for j in range(2)),
+            *((f"fp{i}", 32, 7, 7) for i in range(4)),
+            ("q", 63, 8, EX), ("rc", 46, 8, 8), ("sa", 48, 8, 8), ("sb", 48, 8, 8), ("agt10", 1, 8, 8),
+            ("lotprod", 64, 8, 8), ("feeprod", 78, 8, 8),
+            ("lot_ok", 1, 9, EX), ("cage_bad", 1, 9, EX), ("frozen", 64, 9, EX), ("vmf", 64, 9, EX),
+            ("blocked", 1, 9, EX),
         ]
-        width = dict(fields)
-        P = [{n: Signal(w, name=f"p{k}_{n}") for n, w in fields} for k in range(N_STAGES)]
+        born = {n: b for n, _, b, _ in fields}
+        last = {n: e for n, _, _, e in fields}
+        P = [{n: Signal(w, name=f"p{k}_{n}") for n, w, b, e in fields if b <= k <= e} for k in range(N_STAGES)]
+        for k in (DEC,):
+            P[k].update(valid=Signal(name=f"p{k}_valid"), accepted=Signal(name=f"p{k}_accepted"),
+                        reason=Signal(8, name=f"p{k}_reason"))
 
         run = self.run
-        out_busy = P[9]["valid"] & ~self.dec_out.ready
-        adv = Signal()  # the whole pipeline moves (P9 can hand its decision over)
+        out_busy = P[DEC]["valid"] & ~self.dec_out.ready
+        adv = Signal()  # the whole pipeline moves (the decision register can hand its decision over)
         hold = Signal()  # P0..P3 stay, a bubble enters P4
         front = Signal()
         m.d.comb += [adv.eq(~out_busy), front.eq(adv & ~hold)]
         m.d.comb += [self.msg_in.ready.eq(front & run),
-                     self.dec_out.valid.eq(P[9]["valid"]),
-                     self.dec_out.payload.eq(Cat(P[9]["accepted"], Const(0, 7), P[9]["reason"]))]
+                     self.dec_out.valid.eq(P[DEC]["valid"]),
+                     self.dec_out.payload.eq(Cat(P[DEC]["accepted"], Const(0, 7), P[DEC]["reason"]))]
         m.d.comb += self.busy.eq(Cat(*(P[k]["valid"] for k in range(N_STAGES))).any())
-
-        # last stage that reads each field (fields are carried only that far)
-        last = {n: 8 for n, _ in fields}
-        last.update(afold=1, ofold=1, cmul=1, ts=4, win_m=4, win_l=6, pp0=5, pp1=5, pp2=5, pp3=5, prod=6,
-                    v=7, i_ref=7, i_up=6, i_down=6, i_cage=7, i_fee=6, i_lotm=7, i_lotl=7, lotprod=7,
-                    px1e4=7, cage_hi=7, cage_lo=7, feeprod=7, a_maxq=7, a_maxv=7, accepted=9, reason=9)
-        born = {n: 0 for n, _ in fields}
-        born.update(afold=1, ofold=1, cmul=1, abkt=2, obkt=2, pbkt=2, ibkt=2, pp0=5, pp1=5, pp2=5, pp3=5, v=5,
-                    prod=6, q=7, lotprod=7, px1e4=7, cage_hi=7, cage_lo=7, feeprod=7, lim_bad=7, lot_ok=8,
-                    cage_bad=8, frozen=8, vmf=8, maxq_bad=8, maxv_bad=8)
-        for n in ("a_hit", "a_way", "a_status", "a_maxq", "a_maxv", "a_maxn", "win_m", "win_l", "r_ok", "r_arow",
-                  "r_away", "r_pbkt", "r_ibkt", "r_code", "r_codeok", "r_price"):
-            born[n] = 4
-        for n in ("i_hit", "i_status", "i_ref", "i_up", "i_down", "i_cage", "i_fee", "i_lotm", "i_lotl"):
-            born[n] = 6
 
         def copy(k):
             """Default: stage k takes stage k-1's fields (those still needed)."""
-            return [P[k][n].eq(P[k - 1][n]) for n, _ in fields if born[n] < k <= last[n]]
+            return [P[k][n].eq(P[k - 1][n]) for n, _, _, _ in fields if born[n] < k <= last[n]]
+
+        def limbs(v: Value, n: int) -> list:
+            """16-bit limbs of ``v`` (lowest first; the last one may be narrower): one MULT18X18D operand each."""
+            return [v[16 * i:min(16 * (i + 1), len(v))] for i in range(n)]
 
         # ---- P0: input register ---------------------------------------------------------------
         p = self.msg_in.payload
@@ -198,10 +218,10 @@ class GateCore(wiring.Component):
         with m.If(front):
             m.d.sync += copy(2)
             m.d.sync += [
-                P[2]["abkt"].eq(mix32(P[1]["afold"])[:max(la, 1)] if la else 0),
-                P[2]["obkt"].eq(mix32(P[1]["ofold"])[:max(lo, 1)] if lo else 0),
-                P[2]["pbkt"].eq(mix32(P[1]["afold"] ^ P[1]["cmul"])[:max(lp, 1)] if lp else 0),
-                P[2]["ibkt"].eq(P[1]["code"][:max(li, 1)] if li else 0),
+                P[2]["abkt"].eq(mix32(P[1]["afold"])[:A] if la else 0),
+                P[2]["obkt"].eq(mix32(P[1]["ofold"])[:O] if lo else 0),
+                P[2]["pbkt"].eq(mix32(P[1]["afold"] ^ P[1]["cmul"])[:PB] if lp else 0),
+                P[2]["ibkt"].eq(P[1]["code"][:IB] if li else 0),
             ]
 
         # read #1: order tags and account configuration of P2 (of P3 while holding, to re-read)
@@ -217,24 +237,25 @@ class GateCore(wiring.Component):
         with m.If(front):
             m.d.sync += copy(3)
         ac, orow = rp_acfg.data, rp_otag.data
-        LA, LO = L["acfg"], L["orders"]
         a_hits = [LA.f(ac, w, "valid") & (LA.f(ac, w, "account") == s3["account"]) for w in range(W)]
         a_hit, a_way = _lowest(m, a_hits, "p3_a")
         o_open = [(LO.f(orow, w, "state") == T.ORDER_OPEN) & (LO.f(orow, w, "order_id") == s3["oid"]) for w in range(W)]
         mem_open, mem_way = _lowest(m, o_open, "p3_o")
         is_cf = s3["valid"] & ~s3["bad"] & ((s3["typ"] == S.MSG_CANCEL) | (s3["typ"] == S.MSG_FILL))
-        infl = [_w(m, P[k]["valid"] & P[k]["nm"] & (P[k]["oid"] == s3["oid"]), f"p3_infl{k}") for k in range(4, 9)]
-        n_infl = Signal(range(6))
+        # NEWs ahead that have not written their order yet (EX writes on the edge it leaves)
+        infl = [_w(m, P[k]["valid"] & P[k]["nm"] & (P[k]["oid"] == s3["oid"]), f"p3_infl{k}") for k in range(4, EX + 1)]
+        n_infl = Signal(range(len(infl) + 1))
         m.d.comb += n_infl.eq(sum(infl))
         m.d.comb += hold.eq(is_cf & ((n_infl >= 2) | ((n_infl == 1) & mem_open)))
         m.d.comb += self.ev_hold.eq(hold & adv)
         # the in-flight NEW of this id (when exactly one): its own account/position/instrument rows
-        f_arow, f_away, f_pbkt, f_ibkt = Signal.like(s3["abkt"]), Signal.like(s3["a_way"]), Signal.like(s3["pbkt"]), Signal.like(s3["ibkt"])
-        f_code, f_price = Signal(20), Signal(31)
-        for k in range(4, 9):
+        f_arow, f_away, f_pbkt, f_ibkt = Signal.like(s3["abkt"]), Signal(max(lw, 1)), Signal.like(s3["pbkt"]), Signal.like(s3["ibkt"])
+        f_code, f_price, f_acc = Signal(20), Signal(31), Signal(64)
+        for k in range(4, EX + 1):
             with m.If(infl[k - 4]):
                 m.d.comb += [f_arow.eq(P[k]["abkt"]), f_away.eq(P[k]["a_way"]), f_pbkt.eq(P[k]["pbkt"]),
-                             f_ibkt.eq(P[k]["ibkt"]), f_code.eq(P[k]["code"][:20]), f_price.eq(P[k]["price"][:31])]
+                             f_ibkt.eq(P[k]["ibkt"]), f_code.eq(P[k]["code"][:20]), f_price.eq(P[k]["price"][:31]),
+                             f_acc.eq(P[k]["account"])]
         m_aslot = _w(m, LO.f(orow, mem_way, "aslot"), "p3_m_aslot")
         s4 = P[4]
         with m.If(adv):
@@ -249,76 +270,81 @@ class GateCore(wiring.Component):
             ]
             with m.If(is_cf):
                 with m.If(mem_open):
-                    m.d.sync += [s4["r_ok"].eq(1), s4["r_arow"].eq(m_aslot[lw:lw + max(la, 1)] if la else 0),
+                    m.d.sync += [s4["r_ok"].eq(1), s4["r_arow"].eq(m_aslot[lw:lw + A] if la else 0),
                                  s4["r_away"].eq(m_aslot[:max(lw, 1)] if lw else 0),
                                  s4["r_pbkt"].eq(LO.f(orow, mem_way, "pbkt")), s4["r_ibkt"].eq(LO.f(orow, mem_way, "ibkt")),
                                  s4["r_code"].eq(LO.f(orow, mem_way, "code")), s4["r_codeok"].eq(1),
-                                 s4["r_price"].eq(LO.f(orow, mem_way, "price"))]
+                                 s4["r_price"].eq(LO.f(orow, mem_way, "price")),
+                                 s4["r_acc"].eq(LO.f(orow, mem_way, "account"))]
                 with m.Else():
                     m.d.sync += [s4["r_ok"].eq(n_infl == 1), s4["r_arow"].eq(f_arow), s4["r_away"].eq(f_away),
                                  s4["r_pbkt"].eq(f_pbkt), s4["r_ibkt"].eq(f_ibkt), s4["r_code"].eq(f_code),
-                                 s4["r_codeok"].eq(1), s4["r_price"].eq(f_price)]
+                                 s4["r_codeok"].eq(1), s4["r_price"].eq(f_price), s4["r_acc"].eq(f_acc)]
             with m.Else():
                 m.d.sync += [s4["r_ok"].eq(1), s4["r_arow"].eq(s3["abkt"]), s4["r_away"].eq(a_way),
                              s4["r_pbkt"].eq(s3["pbkt"]), s4["r_ibkt"].eq(s3["ibkt"]),
                              s4["r_code"].eq(s3["code"][:20]), s4["r_codeok"].eq(s3["code"] < (1 << 20)),
-                             s4["r_price"].eq(s3["price"][:31])]
+                             s4["r_price"].eq(s3["price"][:31]), s4["r_acc"].eq(s3["account"])]
 
-        # ---- P4: products; instrument read ------------------------------------------------------
+        # ---- P4: 16x16 partial products (one MULT18X18D each, registered); instrument read ------
         s5 = P[5]
-        qty31 = s4["qty"][:31]
         m.d.comb += [rp_ins.addr.eq(Mux(idle, self.rb_row, s4["r_ibkt"])), rp_ins.en.eq(adv | idle)]
-        ts_lo, ts_hi = s4["ts"][:32], s4["ts"][32:63]
-        m_lo, m_hi = s4["win_m"][:32], s4["win_m"][32:64]
+        ts_l, m_l = limbs(s4["ts"], 4), limbs(s4["win_m"], 4)
+        pr_l, q_l = limbs(s4["r_price"], 2), limbs(s4["qty"][:31], 2)
         with m.If(adv):
             m.d.sync += copy(5)
-            m.d.sync += [s5["pp0"].eq(ts_lo * m_lo), s5["pp1"].eq(ts_lo * m_hi), s5["pp2"].eq(ts_hi * m_lo),
-                         s5["pp3"].eq(ts_hi * m_hi), s5["v"].eq(s4["r_price"] * qty31)]
+            m.d.sync += [s5[f"tp{i}{j}"].eq(ts_l[i] * m_l[j]) for i in range(4) for j in range(4)]
+            m.d.sync += [s5[f"vp{i}{j}"].eq(pr_l[i] * q_l[j]) for i in range(2) for j in range(2)]
+            m.d.sync += s5["maxq_bad"].eq(s4["qty"][:31] > s4["a_maxq"])
 
-        # ---- P5: instrument way; sum of partial products ---------------------------------------
+        def pair(p00, p01, p10, p11, sh):
+            """a*b from the four partials of two-limb operands (limb width ``sh``): the outer two do not overlap."""
+            return Cat(p00, p11) + ((p01 + p10) << sh)
+
+        # ---- P5: 32x32 sums, price*qty; instrument way -------------------------------------------
         s6 = P[6]
-        LI = L["instruments"]
         irow = rp_ins.data
         i_hits = [LI.f(irow, w, "valid") & (LI.f(irow, w, "code") == s5["r_code"]) for w in range(W)]
         i_any, i_way = _lowest(m, i_hits, "p5_i")
         with m.If(adv):
             m.d.sync += copy(6)
+            for a in range(2):
+                for b in range(2):
+                    t = lambda i, j: s5[f"tp{2 * a + i}{2 * b + j}"]  # noqa: E731
+                    m.d.sync += s6[f"pp{a}{b}"].eq(pair(t(0, 0), t(0, 1), t(1, 0), t(1, 1), 16))
             m.d.sync += [
+                s6["v"].eq(pair(s5["vp00"], s5["vp01"], s5["vp10"], s5["vp11"], 16)),
                 s6["i_hit"].eq(i_any & s5["r_codeok"]),
                 s6["i_status"].eq(LI.f(irow, i_way, "status")), s6["i_ref"].eq(LI.f(irow, i_way, "ref_price")),
                 s6["i_up"].eq(LI.f(irow, i_way, "limit_up")), s6["i_down"].eq(LI.f(irow, i_way, "limit_down")),
                 s6["i_cage"].eq(LI.f(irow, i_way, "cage_bps")), s6["i_fee"].eq(LI.f(irow, i_way, "fee_q16")),
                 s6["i_lotm"].eq(LI.f(irow, i_way, "lot_m")), s6["i_lotl"].eq(LI.f(irow, i_way, "lot_l")),
-                s6["prod"].eq(s5["pp0"] + (s5["pp1"] << 32) + (s5["pp2"] << 32) + (s5["pp3"] << 64)),
             ]
 
-        # ---- P6: window id, lot / cage / fee products ------------------------------------------
+        # ---- P6: 128-bit product; lot / cage / fee partials; price limit ------------------------
         s7 = P[7]
         price31 = s6["price"][:31]
         ref = s6["i_ref"]
+        ps, rs = Cat(price31, Const(0, 1)).as_signed(), Cat(ref, Const(0, 1)).as_signed()
         with m.If(adv):
             m.d.sync += copy(7)
             m.d.sync += [
-                s7["q"].eq((s6["prod"] >> 63) >> s6["win_l"]),
-                s7["lotprod"].eq(s6["qty"][:31] * s6["i_lotm"]),
-                s7["px1e4"].eq(price31 * 10000),
-                # the cage bounds: max(ref*(1e4+bps), (ref+10)*1e4) for buys, min(ref*(1e4-bps), (ref-10)*1e4) for sells
-                s7["cage_hi"].eq(Mux(s6["side"] == S.SIDE_BUY,
-                                     Mux(ref * (s6["i_cage"] + 10000) > (ref + 10) * 10000, ref * (s6["i_cage"] + 10000),
-                                         (ref + 10) * 10000), 0)),
-                s7["cage_lo"].eq(Mux(ref * (10000 - s6["i_cage"]) < (ref - 10).as_signed() * 10000,
-                                     ref * (10000 - s6["i_cage"]), ((ref - 10).as_signed() * 10000)[:48])),
-                s7["feeprod"].eq(s6["v"] * s6["i_fee"]),
+                s7["prod"].eq(Cat(s6["pp00"], s6["pp11"]) + ((s6["pp01"] + s6["pp10"]) << 32)),
                 s7["lim_bad"].eq((price31 > s6["i_up"]) | (price31 < s6["i_down"])),
+                s7["maxv_bad"].eq(s6["v"] > s6["a_maxv"]),
+                # the cage, buy: price*1e4 > max(ref*(1e4+c), (ref+10)*1e4)  <=>  d*1e4 > ref*c and d > 10
+                # with d = price - ref (sell: d = ref - price, same form), so one product ref*c suffices
+                s7["adiff"].eq(Mux(s6["side"] == S.SIDE_BUY, ps - rs, rs - ps)),
+                s7["rc0"].eq(ref[:16] * s6["i_cage"]), s7["rc1"].eq(ref[16:31] * s6["i_cage"]),
             ]
+            ql, ll = limbs(s6["qty"][:31], 2), limbs(s6["i_lotm"], 2)
+            m.d.sync += [s7[f"lp{i}{j}"].eq(ql[i] * ll[j]) for i in range(2) for j in range(2)]
+            vl = limbs(s6["v"], 4)
+            m.d.sync += [s7[f"fp{i}"].eq(vl[i] * s6["i_fee"]) for i in range(4)]
 
-        # ---- P7: static flags; read #2 of the dynamic buckets ------------------------------------
+        # ---- P7: window id (shift), product sums, x10000 as shift-adds; read #2 address ----------
         s8 = P[8]
-        LP, LD = L["positions"], L["adyn"]
-        lot_mask = (Const(1, 64) << (31 + s7["i_lotl"])) - 1
-        fee = (s7["feeprod"] + 65535) >> 16
-        # (ref-10)*1e4 is negative only for ref < 10: then no positive price is below it
-        lo_neg = s7["i_ref"] < 10
+        a31 = s7["adiff"][:31]  # only used when 10 < adiff < 2**31
         m.d.comb += [
             rp_adyn.addr.eq(Mux(idle, self.rb_row, s7["r_arow"])), rp_adyn.en.eq(adv | idle),
             rp_pos.addr.eq(Mux(idle, self.rb_row, s7["r_pbkt"])), rp_pos.en.eq(adv | idle),
@@ -327,114 +353,101 @@ class GateCore(wiring.Component):
         with m.If(adv):
             m.d.sync += copy(8)
             m.d.sync += [
-                s8["lot_ok"].eq((s7["lotprod"] & lot_mask) < s7["i_lotm"]),
-                s8["cage_bad"].eq((s7["i_cage"] != 0) & Mux(
-                    s7["side"] == S.SIDE_BUY, s7["px1e4"] > s7["cage_hi"],
-                    ~lo_neg & (s7["px1e4"] < s7["cage_lo"]))),
-                s8["frozen"].eq(s7["v"] + fee), s8["vmf"].eq(s7["v"] - fee),
-                s8["maxq_bad"].eq(s7["qty"][:31] > s7["a_maxq"]), s8["maxv_bad"].eq(s7["v"] > s7["a_maxv"]),
+                s8["q"].eq((s7["prod"] >> 63) >> s7["win_l"]),
+                s8["lotprod"].eq(pair(s7["lp00"], s7["lp01"], s7["lp10"], s7["lp11"], 16)),
+                s8["feeprod"].eq(Cat(s7["fp0"], s7["fp2"]) + (Cat(s7["fp1"], s7["fp3"]) << 16)),
+                s8["rc"].eq(s7["rc0"] + (s7["rc1"] << 16)),
+                # 10000 = 2^13 + 2^10 + 2^9 + 2^8 + 2^4, summed over two stages
+                s8["sa"].eq((a31 << 13) + (a31 << 10)),
+                s8["sb"].eq((a31 << 9) + (a31 << 8) + (a31 << 4)),
+                s8["agt10"].eq(s7["adiff"].as_signed() > 10),
             ]
 
-        # ---- P8: EX -------------------------------------------------------------------------------
+        # ---- EX (P9): checks 2..14 + TABLE_FULL from precomputed match bits, read-modify-write --
         day = Signal(T.DAY_BITS, init=1)  # day 0 is "an earlier day" for orders loaded at start
+        day1 = Signal(T.DAY_BITS, init=2)  # day + 1, kept in a register so P8 needs no incrementer
         m.d.comb += self.day.eq(day)
-        arow, prow, orow2 = rp_adyn.data, rp_pos.data, rp_ord.data
-        x = s8
+        x = P[EX]
+        orow9 = Signal(g.row_bits("orders"), name="p9_orow")
+        prow9 = Signal(g.row_bits("positions"), name="p9_prow")
+        arow9 = Signal(g.row_bits("adyn"), name="p9_arow")
+        okey9 = Signal(W, name="p9_okey")  # way's order_id == the message's
+        odayeq9 = Signal(W, name="p9_odayeq")  # way's day == today
+        pkey9 = Signal(W, name="p9_pkey")  # way valid and (account, code) == the message's position key
+        pav9 = [Signal(32, name=f"p9_pav{w}") for w in range(W)]  # available after the lazy EOD
+        ppend9 = [Signal(32, name=f"p9_ppend{w}") for w in range(W)]  # pending after the lazy EOD
+        wineq9 = Signal(name="p9_wineq")  # the account's throttle window == this message's window id
+
         typ = x["typ"]
-        is_new = x["valid"] & ~x["bad"] & (typ == S.MSG_NEW)
-        is_buy = x["side"] == S.SIDE_BUY
+        is_buy = _w(m, x["side"] == S.SIDE_BUY, "ex_is_buy")
         qty = x["qty"][:31]
-        # orders: live (open, or used today) / free (never used, or used on an earlier day)
-        is_new = _w(m, is_new, "ex_is_new")
-        is_buy = _w(m, is_buy, "ex_is_buy")
-        o_open_w = [_w(m, LO.f(orow2, w, "state") == T.ORDER_OPEN, f"ex_oopen{w}") for w in range(W)]
-        o_used_w = [_w(m, LO.f(orow2, w, "state") == T.ORDER_USED, f"ex_oused{w}") for w in range(W)]
-        o_dayeq = [_w(m, LO.f(orow2, w, "day") == day, f"ex_odayeq{w}") for w in range(W)]
-        o_key = [_w(m, LO.f(orow2, w, "order_id") == x["oid"], f"ex_okey{w}") for w in range(W)]
-        live = [_w(m, o_open_w[w] | (o_used_w[w] & o_dayeq[w]), f"ex_live{w}") for w in range(W)]
-        dup, dup_way = _lowest(m, [live[w] & o_key[w] for w in range(W)], "ex_dup")
+        is_new = _w(m, x["valid"] & ~x["bad"] & (typ == S.MSG_NEW), "ex_is_new")
+        is_cf = _w(m, x["valid"] & ~x["bad"] & ((typ == S.MSG_CANCEL) | (typ == S.MSG_FILL)), "ex_is_cf")
+        is_fill = _w(m, is_cf & (typ == S.MSG_FILL), "ex_is_fill")
+        o_open_w = [_w(m, LO.f(orow9, w, "state") == T.ORDER_OPEN, f"ex_oopen{w}") for w in range(W)]
+        o_used_w = [_w(m, LO.f(orow9, w, "state") == T.ORDER_USED, f"ex_oused{w}") for w in range(W)]
+        live = [_w(m, o_open_w[w] | (o_used_w[w] & odayeq9[w]), f"ex_live{w}") for w in range(W)]
+        dup, dup_way = _lowest(m, [live[w] & okey9[w] for w in range(W)], "ex_dup")
         o_free_any, o_free = _lowest(m, [~live[w] for w in range(W)], "ex_ofree")
-        o_hit, o_way = _lowest(m, [o_open_w[w] & o_key[w] for w in range(W)], "ex_ohit")
-        # positions of the message (NEW) or of the found order (CANCEL/FILL)
-        k_acc = _w(m, Mux(is_new, x["account"], LO.f(orow2, o_way, "account")), "ex_kacc")
-        k_code = _w(m, Mux(is_new, x["code"][:20], LO.f(orow2, o_way, "code")), "ex_kcode")
-        p_hit, p_way = _lowest(m, [LP.f(prow, w, "valid") & (LP.f(prow, w, "account") == k_acc)
-                                   & (LP.f(prow, w, "code") == k_code) for w in range(W)], "ex_p")
-        p_free_any, p_free = _lowest(m, [~LP.f(prow, w, "valid") for w in range(W)], "ex_pfree")
-        p_stale = _w(m, LP.f(prow, p_way, "pday") != day, "ex_pstale")
-        p_avail = Signal(32)
-        p_pend = Signal(32)
-        p_frz = _w(m, LP.f(prow, p_way, "frozen"), "ex_pfrz")
-        m.d.comb += [p_avail.eq(Mux(p_stale, LP.f(prow, p_way, "available") + LP.f(prow, p_way, "pending"),
-                                    LP.f(prow, p_way, "available"))),
-                     p_pend.eq(Mux(p_stale, 0, LP.f(prow, p_way, "pending")))]
+        o_hit, o_way = _lowest(m, [o_open_w[w] & okey9[w] for w in range(W)], "ex_ohit")
+        p_hit, p_way = _lowest(m, [pkey9[w] for w in range(W)], "ex_p")
+        p_free_any, p_free = _lowest(m, [~LP.f(prow9, w, "valid") for w in range(W)], "ex_pfree")
+        p_avail, p_pend = Signal(32), Signal(32)
+        m.d.comb += [p_avail.eq(pav9[0]), p_pend.eq(ppend9[0])]
+        for w in range(1, W):
+            with m.If(p_way == w):
+                m.d.comb += [p_avail.eq(pav9[w]), p_pend.eq(ppend9[w])]
+        p_frz = _w(m, LP.f(prow9, p_way, "frozen"), "ex_pfrz")
         avail = _w(m, Mux(p_hit, p_avail, 0), "ex_avail", 32)
         a_way = x["r_away"]
-        cash, cfz = _w(m, LD.f(arow, a_way, "cash"), "ex_cash"), _w(m, LD.f(arow, a_way, "cash_frozen"), "ex_cfz")
-        win, cnt = _w(m, LD.f(arow, a_way, "window"), "ex_win"), _w(m, LD.f(arow, a_way, "count"), "ex_cnt")
+        cash, cfz = _w(m, LD.f(arow9, a_way, "cash"), "ex_cash"), _w(m, LD.f(arow9, a_way, "cash_frozen"), "ex_cfz")
+        cnt = _w(m, LD.f(arow9, a_way, "count"), "ex_cnt")
         newcnt = Signal(17)
-        m.d.comb += newcnt.eq(Mux(win != x["q"], 1, Mux(cnt < COUNT_CAP, cnt + 1, cnt)))
+        m.d.comb += newcnt.eq(Mux(~wineq9, 1, Mux(cnt < COUNT_CAP, cnt + 1, cnt)))
+        o_fc = _w(m, LO.f(orow9, o_way, "frozen_cash"), "ex_ofc")
+        o_open = _w(m, LO.f(orow9, o_way, "open_qty"), "ex_oopenq")
+        o_buy = _w(m, LO.f(orow9, o_way, "side") == S.SIDE_BUY, "ex_obuy")
+        q64 = x["qty"].as_signed()
 
+        # every check as one flag, in spec order; the types are exclusive, so the first set flag
+        # (one priority encoder) is the reason and no flag set means accepted
+        new_go = _w(m, is_new & x["nm"] & x["a_hit"] & ~x["blocked"], "ex_new_go")  # reaches the throttle
+        checks = [
+            (x["valid"] & x["bad"], S.MALFORMED),
+            (is_new & ~x["nm"], S.MALFORMED),
+            (is_new & ~x["a_hit"], S.UNKNOWN_ACCOUNT),
+            (is_new & x["blocked"], S.ACCOUNT_BLOCKED),
+            (new_go & (newcnt > x["a_maxn"]), S.THROTTLED),
+            (new_go & ~x["i_hit"], S.UNKNOWN_INSTRUMENT),
+            (new_go & (x["i_status"] == S.INSTRUMENT_HALTED_STATUS), S.INSTRUMENT_HALTED),
+            (new_go & dup, S.DUPLICATE_ORDER_ID),
+            (new_go & ~x["lot_ok"] & ~(~is_buy & (qty == avail)), S.LOT_SIZE),
+            (new_go & x["lim_bad"], S.PRICE_LIMIT),
+            (new_go & x["cage_bad"], S.PRICE_CAGE),
+            (new_go & x["maxq_bad"], S.MAX_QTY),
+            (new_go & x["maxv_bad"], S.MAX_VALUE),
+            (new_go & is_buy & (x["frozen"] > cash), S.INSUFFICIENT_CASH),
+            (new_go & ~is_buy & (qty > avail), S.INSUFFICIENT_POSITION),
+            (new_go & (~o_free_any | (is_buy & ~p_hit & ~p_free_any)), S.TABLE_FULL),
+            (is_cf & ~o_hit, S.UNKNOWN_ORDER),
+            (is_fill & ((q64 <= 0) | (q64 > o_open)), S.MALFORMED),
+        ]
+        fails = Signal(len(checks), name="ex_fails")
+        m.d.comb += fails.eq(Cat(*(c for c, _ in checks)))
+        any_fail, first = _lowest(m, list(fails), "ex_first")
         reason = Signal(8)
         accepted = Signal()
-        throttle_upd = Signal()
-        blocked = (x["a_status"] == S.ACCOUNT_BLOCKED_STATUS) | ((x["a_status"] == S.ACCOUNT_SELL_ONLY) & is_buy)
-        o_fc = _w(m, LO.f(orow2, o_way, "frozen_cash"), "ex_ofc")
-        o_open = _w(m, LO.f(orow2, o_way, "open_qty"), "ex_oopenq")
-        o_buy = _w(m, LO.f(orow2, o_way, "side") == S.SIDE_BUY, "ex_obuy")
-        q64 = x["qty"].as_signed()
-        is_cf = _w(m, x["valid"] & ~x["bad"] & ((typ == S.MSG_CANCEL) | (typ == S.MSG_FILL)), "ex_is_cf")
-        with m.If(~x["valid"]):
-            m.d.comb += reason.eq(S.OK)
-        with m.Elif(x["bad"]):
-            m.d.comb += reason.eq(S.MALFORMED)
-        with m.Elif(typ == S.MSG_NEW):
-            with m.If(~x["nm"]):
-                m.d.comb += reason.eq(S.MALFORMED)
-            with m.Elif(~x["a_hit"]):
-                m.d.comb += reason.eq(S.UNKNOWN_ACCOUNT)
-            with m.Elif(blocked):
-                m.d.comb += reason.eq(S.ACCOUNT_BLOCKED)
-            with m.Else():
-                m.d.comb += throttle_upd.eq(1)
-                with m.If(newcnt > x["a_maxn"]):
-                    m.d.comb += reason.eq(S.THROTTLED)
-                with m.Elif(~x["i_hit"]):
-                    m.d.comb += reason.eq(S.UNKNOWN_INSTRUMENT)
-                with m.Elif(x["i_status"] == S.INSTRUMENT_HALTED_STATUS):
-                    m.d.comb += reason.eq(S.INSTRUMENT_HALTED)
-                with m.Elif(dup):
-                    m.d.comb += reason.eq(S.DUPLICATE_ORDER_ID)
-                with m.Elif(~x["lot_ok"] & ~(~is_buy & (qty == avail))):
-                    m.d.comb += reason.eq(S.LOT_SIZE)
-                with m.Elif(x["lim_bad"]):
-                    m.d.comb += reason.eq(S.PRICE_LIMIT)
-                with m.Elif(x["cage_bad"]):
-                    m.d.comb += reason.eq(S.PRICE_CAGE)
-                with m.Elif(x["maxq_bad"]):
-                    m.d.comb += reason.eq(S.MAX_QTY)
-                with m.Elif(x["maxv_bad"]):
-                    m.d.comb += reason.eq(S.MAX_VALUE)
-                with m.Elif(is_buy & (x["frozen"] > cash)):
-                    m.d.comb += reason.eq(S.INSUFFICIENT_CASH)
-                with m.Elif(~is_buy & (qty > avail)):
-                    m.d.comb += reason.eq(S.INSUFFICIENT_POSITION)
-                with m.Elif(~o_free_any | (is_buy & ~p_hit & ~p_free_any)):
-                    m.d.comb += reason.eq(S.TABLE_FULL)
-                with m.Else():
-                    m.d.comb += [reason.eq(S.OK), accepted.eq(1)]
-        with m.Elif(is_cf):
-            with m.If(~o_hit):
-                m.d.comb += reason.eq(S.UNKNOWN_ORDER)
-            with m.Elif((typ == S.MSG_FILL) & ((q64 <= 0) | (q64 > o_open))):
-                m.d.comb += reason.eq(S.MALFORMED)
-            with m.Else():
-                m.d.comb += [reason.eq(S.OK), accepted.eq(1)]
-        with m.Else():  # EOD
-            m.d.comb += [reason.eq(S.OK), accepted.eq(1)]
+        throttle_upd = new_go
+        m.d.comb += [reason.eq(S.OK), accepted.eq(x["valid"] & ~any_fail)]
+        with m.If(any_fail):
+            with m.Switch(first):
+                for i, (_, code) in enumerate(checks):
+                    with m.Case(i):
+                        m.d.comb += reason.eq(code)
 
         new_ok = Signal()
         new_used = Signal()
+        dup_day = Signal()
         cancel_ok = Signal()
         fill_ok = Signal()
         closes = Signal()
@@ -442,12 +455,13 @@ class GateCore(wiring.Component):
         m.d.comb += [
             new_ok.eq(is_new & accepted),
             new_used.eq(is_new & x["nm"] & ~accepted & ~dup & o_free_any),
+            dup_day.eq(is_new & x["nm"] & ~accepted & dup),
             cancel_ok.eq(is_cf & accepted & (typ == S.MSG_CANCEL)),
             fill_ok.eq(is_cf & accepted & (typ == S.MSG_FILL)),
             closes.eq(o_open == qty),
             spent.eq(Mux(x["frozen"] < o_fc, x["frozen"], o_fc)),
         ]
-        ua, up, uo = RowUpdate(LD, arow), RowUpdate(LP, prow), RowUpdate(LO, orow2)
+        ua, up, uo = RowUpdate(LD, arow9), RowUpdate(LP, prow9), RowUpdate(LO, orow9)
         # accounts (balances of the message's or the order's account)
         ua.set(throttle_upd, a_way, "window", x["q"])
         ua.set(throttle_upd, a_way, "count", newcnt)
@@ -482,7 +496,7 @@ class GateCore(wiring.Component):
             uo.set(new_ok, o_free, f, v)
         # a rejected well-formed NEW marks its id used today: a live entry of that id (even an
         # order open since an earlier day) takes today's day, else a free way records it
-        uo.set(is_new & x["nm"] & ~accepted & dup, dup_way, "day", day)
+        uo.set(dup_day, dup_way, "day", day)
         uo.set(new_used, o_free, "state", T.ORDER_USED)
         uo.set(new_used, o_free, "day", day)
         uo.set(new_used, o_free, "order_id", x["oid"])
@@ -491,24 +505,26 @@ class GateCore(wiring.Component):
         uo.set(fill_ok & o_buy, o_way, "frozen_cash", Mux(closes, 0, o_fc - spent))
         new_a, new_p, new_o = _w(m, ua.value(), "ex_new_a"), _w(m, up.value(), "ex_new_p"), _w(m, uo.value(), "ex_new_o")
         # the rows read for an accepted CANCEL/FILL must be its order's (P3's resolution)
-        err = (cancel_ok | fill_ok) & (~x["r_ok"] | (LO.f(orow2, o_way, "aslot") != aslot)
-                                       | (LO.f(orow2, o_way, "pbkt") != x["r_pbkt"])
-                                       | (LO.f(orow2, o_way, "ibkt") != x["r_ibkt"])
-                                       | (fill_ok & (LO.f(orow2, o_way, "price") != x["r_price"])) | ~p_hit)
+        err = (cancel_ok | fill_ok) & (~x["r_ok"] | (LO.f(orow9, o_way, "aslot") != aslot)
+                                       | (LO.f(orow9, o_way, "pbkt") != x["r_pbkt"])
+                                       | (LO.f(orow9, o_way, "ibkt") != x["r_ibkt"])
+                                       | (fill_ok & (LO.f(orow9, o_way, "price") != x["r_price"])) | ~p_hit)
 
         ex = x["valid"] & adv
+        ex_eod = _w(m, x["valid"] & ~x["bad"] & (typ == S.MSG_EOD), "ex_eod")  # always accepted
         with m.If(self.clear):
-            m.d.sync += [day.eq(1), self.err.eq(0)]
-        with m.Elif(ex & accepted & (typ == S.MSG_EOD)):
-            m.d.sync += day.eq(day + 1)
+            m.d.sync += [day.eq(1), day1.eq(2), self.err.eq(0)]
+        with m.Elif(ex & ex_eod):
+            m.d.sync += [day.eq(day1), day1.eq(day1 + 1)]
         with m.If(ex & err):
             m.d.sync += self.err.eq(1)
 
         # write back (the rows as read when nothing changed), or the host's row while idle
         for t, ex_row, new in (("adyn", x["r_arow"], new_a), ("positions", x["r_pbkt"], new_p), ("orders", x["obkt"], new_o)):
-            m.d.comb += [wp[t].en.eq(Mux(idle, getattr(self, f"ld_{t}_en"), ex)),
-                         wp[t].addr.eq(Mux(idle, getattr(self, f"ld_{t}_row"), ex_row)),
-                         wp[t].data.eq(Mux(idle, getattr(self, f"ld_{t}_data"), new))]
+            for port in (wp[t], wp_otag) if t == "orders" else (wp[t],):
+                m.d.comb += [port.en.eq(Mux(idle, getattr(self, f"ld_{t}_en"), ex)),
+                             port.addr.eq(Mux(idle, getattr(self, f"ld_{t}_row"), ex_row)),
+                             port.data.eq(Mux(idle, getattr(self, f"ld_{t}_data"), new))]
         for t in ("acfg", "instruments"):
             m.d.comb += [wp[t].en.eq(idle & getattr(self, f"ld_{t}_en")), wp[t].addr.eq(getattr(self, f"ld_{t}_row")),
                          wp[t].data.eq(getattr(self, f"ld_{t}_data"))]
@@ -519,8 +535,58 @@ class GateCore(wiring.Component):
                 with m.Case(tid):
                     m.d.comb += self.rb_data.eq(rb[t])
 
-        # ---- P9: decision ---------------------------------------------------------------------
+        # which ways of the written rows EX changes in a field the next message's match bits read
+        o_keyw = [_w(m, (new_ok | new_used) & (o_free == w), f"ex_okeyw{w}") for w in range(W)]
+        o_dayw = [_w(m, ((new_ok | new_used) & (o_free == w)) | (dup_day & (dup_way == w)), f"ex_odayw{w}")
+                  for w in range(W)]
+        p_insw = [_w(m, buy_ins & (p_free == w), f"ex_pinsw{w}") for w in range(W)]
+        p_dayw = [_w(m, (buy_ins & (p_free == w)) | (touch & (p_way == w)), f"ex_pdayw{w}") for w in range(W)]
+
+        # ---- P8: match bits of read #2 against this message, forwarding of the message in EX ------
+        rd_a, rd_p, rd_o = rp_adyn.data, rp_pos.data, rp_ord.data
+        # the day this message's EX will see: one more when the message in EX now is an EOD
+        day_eff = _w(m, Mux(ex_eod, day1, day), "p8_day")
+        k_acc, k_code = s8["r_acc"], s8["r_code"]  # the position's key (the order's for CANCEL/FILL)
+        okey_r = [LO.f(rd_o, w, "order_id") == s8["oid"] for w in range(W)]
+        odayeq_r = [LO.f(rd_o, w, "day") == day_eff for w in range(W)]
+        pkey_r = [LP.f(rd_p, w, "valid") & (LP.f(rd_p, w, "account") == k_acc) & (LP.f(rd_p, w, "code") == k_code)
+                  for w in range(W)]
+        pstale_r = [LP.f(rd_p, w, "pday") != day_eff for w in range(W)]
+        wineq_r = LD.f(rd_a, s8["r_away"], "window") == s8["q"]
+        fwd_o = _w(m, x["valid"] & (x["obkt"] == s8["obkt"]), "p8_fwd_o")
+        fwd_p = _w(m, x["valid"] & (x["r_pbkt"] == s8["r_pbkt"]), "p8_fwd_p")
+        fwd_a = _w(m, x["valid"] & (x["r_arow"] == s8["r_arow"]), "p8_fwd_a")
+        same_oid = _w(m, x["oid"] == s8["oid"], "p8_same_oid")
+        same_pkey = _w(m, (x["account"] == k_acc) & (x["code"][:20] == k_code), "p8_same_pkey")
+        same_q = _w(m, x["q"] == s8["q"], "p8_same_q")
+        lot_mask = Cat(*((s8["i_lotl"] + 31 > i) for i in range(64)))  # 2**(31 + lot_l) - 1
+        fee_c = _w(m, (s8["feeprod"] >> 16) + (s8["feeprod"][:16] != 0), "p8_fee", 63)  # ceil(feeprod / 2**16)
+        is_buy8 = s8["side"] == S.SIDE_BUY
         with m.If(adv):
-            m.d.sync += [P[9]["valid"].eq(x["valid"]), P[9]["reason"].eq(reason), P[9]["accepted"].eq(accepted)]
+            m.d.sync += copy(EX)
+            m.d.sync += [
+                x["lot_ok"].eq((s8["lotprod"] & lot_mask) < s8["i_lotm"]),
+                x["cage_bad"].eq((s8["i_cage"] != 0) & s8["agt10"] & (s8["sa"] + s8["sb"] > s8["rc"])),
+                x["frozen"].eq(s8["v"] + fee_c), x["vmf"].eq(s8["v"] - fee_c),
+                x["blocked"].eq((s8["a_status"] == S.ACCOUNT_BLOCKED_STATUS)
+                                | ((s8["a_status"] == S.ACCOUNT_SELL_ONLY) & is_buy8)),
+                orow9.eq(Mux(fwd_o, new_o, rd_o)), prow9.eq(Mux(fwd_p, new_p, rd_p)), arow9.eq(Mux(fwd_a, new_a, rd_a)),
+                wineq9.eq(Mux(fwd_a & throttle_upd & (x["r_away"] == s8["r_away"]), same_q, wineq_r)),
+            ]
+            for w in range(W):
+                m.d.sync += [
+                    okey9[w].eq(Mux(fwd_o & o_keyw[w], same_oid, okey_r[w])),
+                    odayeq9[w].eq(Mux(fwd_o & o_dayw[w], 1, odayeq_r[w])),
+                    pkey9[w].eq(Mux(fwd_p & p_insw[w], same_pkey, pkey_r[w])),
+                    pav9[w].eq(Mux(fwd_p & p_dayw[w], LP.f(new_p, w, "available"),
+                                   Mux(pstale_r[w], LP.f(rd_p, w, "available") + LP.f(rd_p, w, "pending"),
+                                       LP.f(rd_p, w, "available")))),
+                    ppend9[w].eq(Mux(fwd_p & p_dayw[w], LP.f(new_p, w, "pending"),
+                                     Mux(pstale_r[w], 0, LP.f(rd_p, w, "pending")))),
+                ]
+
+        # ---- P10: decision ---------------------------------------------------------------------
+        with m.If(adv):
+            m.d.sync += [P[DEC]["valid"].eq(x["valid"]), P[DEC]["reason"].eq(reason), P[DEC]["accepted"].eq(accepted)]
         m.d.comb += [self.ev_decided.eq(ex), self.ev_accepted.eq(ex & accepted)]
         return m
