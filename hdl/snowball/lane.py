@@ -98,22 +98,34 @@ class SnowballLane(wiring.Component):
         s = Signal()
         k = Signal(OBS_BITS + 1)
         tag = Signal(TAG_BITS)
-        k_next = Signal(OBS_BITS + 1)
         kill_hit = Signal()  # stage B, registered: both paths of the pair with the current tag are done
         started = Signal()   # a new pair (or run) started on the last edge: kill_hit is stale
-        # Asynchronous (LUT RAM) read of obs_step[k]: no block-RAM clock-to-output in the
-        # sequencer's k -> compare -> k_next loop.
+        # A step (j, k) lasts two clocks (slots s=0, s=1).  `last` and `is_obs` of the current step
+        # are registers; those of the *next* step are prepared during this one, so every decision
+        # starts from flip-flops:
+        #   s=0 clock: read OBS_STEP[k + 1] (LUT RAM) into a register;
+        #   s=1 clock: next is_obs = OBS_STEP[k'] == j + 2 with k' = k or k + 1 (both operands are
+        #              registers: obs_k holds OBS_STEP[k]), next last = (j + 1 == n_steps - 1).
+        # A new pair starts at (0, 0) whose flags are run constants (OBS_STEP[0] is captured from
+        # the table write).
+        kp1 = Signal(OBS_BITS + 1)
+        jp1 = Signal(F.STEP_WIDTH + 1)
+        jp2 = Signal(F.STEP_WIDTH + 1)
+        obs_k = Signal(F.STEP_WIDTH)
+        obs0 = Signal(F.STEP_WIDTH)
+        last_r = Signal()
+        is_obs_r = Signal()
         obs_rp = mems["OBS_STEP"].read_port(domain="comb")
-        m.d.comb += [k_next.eq(k), obs_rp.addr.eq(k[:OBS_BITS])]
-        m.d.sync += k.eq(k_next)
-        # j and k change only on the s=1 slot (a pair's step takes two clocks), so the step's
-        # `last` and `is_obs` are computed during its s=0 clock and registered: the sequencer
-        # decides from flip-flops, and the LUT-RAM read + compare have a clock of their own.
+        m.d.comb += obs_rp.addr.eq(kp1[:OBS_BITS])
+        obs_k1 = reg(m, obs_rp.data, name="obs_k1")
+        with m.If(self.tbl.en[0] & (self.tbl.row == 0)):
+            m.d.sync += obs0.eq(self.tbl.data[:F.STEP_WIDTH])
         n_steps_m1 = reg(m, P.n_steps - 1, name="n_steps_m1", shape=F.STEP_WIDTH)
-        last_c = j == n_steps_m1
-        is_obs_c = (k < P.n_obs) & (obs_rp.data == j + 1)
-        last_r = reg(m, last_c, name="last_r")
-        is_obs_r = reg(m, is_obs_c, name="is_obs_r")
+        last0 = reg(m, n_steps_m1 == 0, name="last0")
+        obs0_hit = reg(m, (P.n_obs != 0) & (obs0 == 1), name="obs0_hit")
+        next_last = jp1 == n_steps_m1
+        next_obs_same = (k < P.n_obs) & (obs_k == jp2)
+        next_obs_inc = (kp1 < P.n_obs) & (obs_k1 == jp2)
         # p + n_lanes and "is there a next pair" (p + n_lanes < n_pairs <=> p < n_pairs - n_lanes),
         # registered: valid one clock after p changes; p changes at most every second clock.
         p_adv = reg(m, p + self.n_lanes, name="p_adv", shape=33)
@@ -125,28 +137,31 @@ class SnowballLane(wiring.Component):
         m.d.comb += adv.eq(active & ((kill_hit & ~started) | (s & last_r)))
         m.d.sync += started.eq(adv | self.start)
 
+        def pair_start():
+            m.d.sync += [j.eq(0), jp1.eq(1), jp2.eq(2), s.eq(0), k.eq(0), kp1.eq(1), obs_k.eq(obs0),
+                         last_r.eq(last0), is_obs_r.eq(obs0_hit)]
+
         with m.If(self.start):
-            m.d.sync += [active.eq(P.n_pairs > self.index), p.eq(self.index), j.eq(0), s.eq(0), tag.eq(0)]
-            m.d.comb += k_next.eq(0)
+            m.d.sync += [active.eq(P.n_pairs > self.index), p.eq(self.index), tag.eq(0)]
+            pair_start()
         with m.Elif(adv):
-            m.d.sync += [p.eq(p_adv), j.eq(0), s.eq(0), tag.eq(tag + 1), active.eq(more_r)]
-            m.d.comb += k_next.eq(0)
+            m.d.sync += [p.eq(p_adv), tag.eq(tag + 1), active.eq(more_r)]
+            pair_start()
         with m.Elif(active):
             m.d.sync += s.eq(~s)
             with m.If(s):
-                m.d.sync += j.eq(j + 1)
+                m.d.sync += [j.eq(jp1), jp1.eq(jp2), jp2.eq(jp2 + 1), last_r.eq(next_last)]
                 with m.If(is_obs_r):
-                    m.d.comb += k_next.eq(k + 1)
+                    m.d.sync += [k.eq(kp1), kp1.eq(kp1 + 1), obs_k.eq(obs_k1), is_obs_r.eq(next_obs_inc)]
+                with m.Else():
+                    m.d.sync += is_obs_r.eq(next_obs_same)
         m.d.comb += self.active.eq(active)
 
-        # slot0 lacks `last` and `is_obs`; they join one clock later (slot1), from the registers above.
         slot0 = Signal(Slot)
         m.d.comb += [slot0.v.eq(active & ~self.start), slot0.s.eq(s), slot0.j.eq(j), slot0.first.eq(j == 0),
-                     slot0.k.eq(k), slot0.tag.eq(tag)]
-        slot0_r = Signal(Slot)
-        m.d.sync += slot0_r.eq(slot0)
+                     slot0.last.eq(last_r), slot0.is_obs.eq(is_obs_r), slot0.k.eq(k), slot0.tag.eq(tag)]
         slot1 = Signal(Slot)
-        m.d.comb += [slot1.eq(slot0_r), slot1.last.eq(last_r), slot1.is_obs.eq(is_obs_r)]
+        m.d.sync += slot1.eq(slot0)
 
         # ---- random words: one Threefry block per two steps ----
         m.submodules.tf = tf = Threefry2x32()
