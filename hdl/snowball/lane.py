@@ -85,7 +85,10 @@ class SnowballLane(wiring.Component):
         # ---- tables (host-loaded, one copy per lane) ----
         mems = {}
         for i, (name, width) in enumerate(TABLES):
-            mem = Memory(shape=unsigned(width), depth=F.MAX_OBS, init=[])
+            # OBS_STEP stays in LUT RAM: the sequencer reads it asynchronously and registers the word
+            # itself (a block RAM's 5.8 ns clock-to-output would sit in front of the step compare).
+            attrs = {"ram_style": "distributed"} if name == "OBS_STEP" else None
+            mem = Memory(shape=unsigned(width), depth=F.MAX_OBS, init=[], attrs=attrs)
             m.submodules[f"tbl_{name.lower()}"] = mem
             wp = mem.write_port()
             m.d.comb += [wp.en.eq(self.tbl.en[i]), wp.addr.eq(self.tbl.row), wp.data.eq(self.tbl.data[:width])]

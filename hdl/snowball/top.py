@@ -5,6 +5,8 @@ pulses START and waits for STATUS.done; the kernel runs every pair by itself.
 Lane ``l`` simulates pairs ``l, l + N, l + 2N, ...``; each lane keeps its own
 exact accumulators and the host adds them (integer sums: order independent).
 """
+from types import SimpleNamespace
+
 from amaranth.hdl import Array, Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In
@@ -14,9 +16,13 @@ from hdl.common.csr_decoder import CSRDecoder
 from kernels import snowball_fixed as F
 
 from .lane import PIPELINE_DEPTH, TABLES, SnowballLane
+from .pipe import delay, reg
 from .regmap import CTRL_START, KI_FLAG_DAILY, KI_FLAG_KNOCKED_IN, KI_FLAG_MATURITY, REGMAP
 
-__all__ = ["SnowballKernel", "build", "MAX_LANES"]
+__all__ = ["SnowballKernel", "build", "MAX_LANES", "START_DELAY"]
+
+#: clocks from the START write to the lanes starting (see SnowballKernel.elaborate)
+START_DELAY = 3
 
 MAX_LANES = 64
 
@@ -36,7 +42,17 @@ class SnowballKernel(wiring.Component):
         wiring.connect(m, wiring.flipped(self.csr), regs.bus)
         start = (regs["CTRL"] & CTRL_START) != 0
         flags = regs["KI_FLAGS"]
-        ports = [regs.table_port(name) for name, _ in TABLES]
+        # Table writes reach the lanes one clock after the bus write, and START reaches them
+        # START_DELAY clocks after it (busy rises at once): the bus decode stays out of the
+        # lanes' LUT-RAM write-enable paths, and every parameter or table write the host made
+        # before START (and the lanes' registered copies of them) has settled when they start.
+        lane_start = delay(m, start, START_DELAY, name="lane_start")
+        ports = []
+        for name, _ in TABLES:
+            port = regs.table_port(name)
+            ports.append(SimpleNamespace(en=reg(m, port.en, name=f"tbl_{name.lower()}_en"),
+                                         row=reg(m, port.row, name=f"tbl_{name.lower()}_row"),
+                                         data=reg(m, port.data, name=f"tbl_{name.lower()}_data")))
 
         lanes = []
         for i in range(self.lanes):
@@ -52,7 +68,7 @@ class SnowballKernel(wiring.Component):
                 P.x0.eq(regs.value("X0")), P.drift.eq(regs.value("DRIFT")), P.ki_q.eq(regs.value("KI_Q")),
                 P.mat_pay.eq(regs.value("MAT_PAY")), P.ln_disc.eq(regs.value("LN_DISC")),
                 P.disc_strike.eq(regs.value("DISC_STRIKE")), P.disc_floor.eq(regs.value("DISC_FLOOR")),
-                lane.start.eq(start),
+                lane.start.eq(lane_start),
                 lane.tbl.row.eq(ports[0].row), lane.tbl.data.eq(ports[1].data),
             ]
             for t, port in enumerate(ports):
@@ -62,14 +78,14 @@ class SnowballKernel(wiring.Component):
         # ---- run control: busy from START until every lane is idle and the pipelines drained ----
         busy = Signal()
         done = Signal()
-        drain = Signal(range(PIPELINE_DEPTH + 1))
+        drain = Signal(range(PIPELINE_DEPTH + START_DELAY + 1))
         cycles = Signal(64)
         acts = [lane.active for lane in lanes]
         any_c = acts[0]
         for a in acts[1:]:
             any_c = any_c | a
         with m.If(start):
-            m.d.sync += [busy.eq(1), done.eq(0), drain.eq(PIPELINE_DEPTH), cycles.eq(0)]
+            m.d.sync += [busy.eq(1), done.eq(0), drain.eq(PIPELINE_DEPTH + START_DELAY), cycles.eq(0)]
         with m.Elif(busy):
             m.d.sync += cycles.eq(cycles + 1)
             with m.If(~any_c):
