@@ -170,6 +170,14 @@ def test_projected_device_throughput(benchmark):
           + ", ".join(f"{k} {v:,.0f}" for k, v in per.items()) + "; fixed "
           + ", ".join(f"{k} {v:,.0f}" for k, v in fixed.items())
           + f"); projected {n_fit} x {fmax_fit:.1f} MHz = {proj_fit:.3e} path-steps/s")
+    eff = eff or float("nan")
+    print("projected  lanes  LUT4 (model)  FF (model)  DSP  BRAM  path-steps/s  useful/s  vs CPU")
+    for n in sorted({1, 2, 4, n_fit}):
+        res = {k: fixed[k] + n * per[k] for k in per}
+        proj = n * fmax_fit * 1e6
+        print(f"           {n:>5}  {res['luts']:>12,.0f}  {res['ffs']:>10,.0f}  {res['dsps']:>3,.0f}  "
+              f"{res['brams']:>4,.0f}  {proj:12.3e}  {proj * eff:8.3e}  {proj / cpu if cpu else float('nan'):6.1f}x")
+        benchmark.extra_info[f"lanes{n}_model_projected_path_steps_per_s"] = proj
     benchmark.extra_info.update(lanes_that_fit=n_fit, lanes_that_fit_projected_path_steps_per_s=proj_fit)
     assert all(r["lanes"] >= 1 for r in placed) and n_fit >= 1
 
