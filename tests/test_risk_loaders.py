@@ -12,23 +12,24 @@ from risk_fixtures import small_db
 VAR = {"confidences": [0.99], "window": 60}
 
 
-def test_unknown_held_asset_is_named(tmp_path):
+def _var_after(tmp_path, sql: str, params: list, portfolios: list[str]) -> None:
+    """Run the VaR job on a small store after one corrupting SQL statement."""
     db = str(small_db(tmp_path))
     con = duckdb.connect(db)
-    day = con.execute("SELECT max(date) FROM holdings WHERE portfolio_id = 'EQ-00002'").fetchall()[0][0]
-    con.execute("INSERT INTO holdings VALUES ('EQ-00002', ?, 'NO-SUCH-ASSET', 100)", [day])
+    con.execute(sql, params)
     con.close()
+    run_job(db, "var", scheduler="sync", portfolios=portfolios, params=VAR, show_progress=False)
+
+
+def test_unknown_held_asset_is_named(tmp_path):
     with pytest.raises(ValueError, match="holdings: asset 'NO-SUCH-ASSET' of portfolio 'EQ-00002' is not in the assets table"):
-        run_job(db, "var", scheduler="sync", portfolios=["EQ-00001", "EQ-00002"], params=VAR, show_progress=False)
+        _var_after(tmp_path, "INSERT INTO holdings SELECT 'EQ-00002', max(date), 'NO-SUCH-ASSET', 100 FROM holdings "
+                   "WHERE portfolio_id = 'EQ-00002'", [], ["EQ-00001", "EQ-00002"])
 
 
 def test_portfolio_without_holdings_is_named(tmp_path):
-    db = str(small_db(tmp_path))
-    con = duckdb.connect(db)
-    con.execute("DELETE FROM holdings WHERE portfolio_id = 'EQ-00003'")
-    con.close()
     with pytest.raises(ValueError, match="holdings: portfolio 'EQ-00003' has no holdings on or before"):
-        run_job(db, "var", scheduler="sync", portfolios=["EQ-00001", "EQ-00003"], params=VAR, show_progress=False)
+        _var_after(tmp_path, "DELETE FROM holdings WHERE portfolio_id = 'EQ-00003'", [], ["EQ-00001", "EQ-00003"])
 
 
 def test_campisi_rejects_a_held_non_bond(tmp_path):
