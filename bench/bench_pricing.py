@@ -103,14 +103,13 @@ _DRAW_BLOCKS = 1024        # x 512 pairs x 2 words = 1M normals per round
 def _draw_buffers():
     B = CHUNK
     return (B, np.arange(B, dtype=np.uint32), np.empty(2 * B, np.uint32), np.empty(2 * B),
-            np.empty(2 * (B >> 6), np.uint64), np.empty(2 * B, np.int64), np.empty(2 * B, np.uint32),
-            np.empty(2 * B), np.empty(2 * B, np.int64))
+            np.empty(2 * B + 16, np.int32), np.empty(2 * B + 16, np.uint32), np.empty(2 * B), np.empty(2 * B, np.int64))
 
 
 def _as241_draws(buf):
-    B, ids, w, z, mk, tix, tw, tz, te = buf
+    B, ids, w, z, tix, tw, tz, te = buf
     for kc in range(_DRAW_BLOCKS):
-        _draw(B, ids, np.uint32(kc), np.uint32(1), np.uint32(0), B, w, z, mk, tix, tw, tz, te)
+        _draw(B, ids, np.uint32(kc), np.uint32(1), np.uint32(0), B, w, z, tix, tw, tz, te)
     return z
 
 

@@ -12,9 +12,9 @@ Design (why it is fast and reproducible):
   tuning otherwise stays at ymm).
 * Normals of a block (two steps): Threefry words into two arrays; the AS241
   central branch for every word; the tail words (~15%) are found with one
-  exact integer compare per word into 64-bit masks, packed by walking the set
-  bits (cost per tail word, not per word), evaluated in one vectorised batch
-  and scattered back.
+  exact integer compare per word and packed, with their positions, by
+  AVX-512 compress (``kernels/simd_compact.py``), evaluated in one
+  vectorised batch and scattered back.
 * Knock-in is a running minimum of each log path (KI iff the minimum closes
   strictly below the barrier): one vectorised ``min`` per path-step; the KI
   state is read once, when a path terminates. For the price alone, a block
@@ -38,11 +38,10 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
 
 from kernels.normal import TAIL_WORD_LIMIT, central, tail_words_u32
+from kernels.simd_compact import LANES, compress_tail_words
 from kernels.snowball_schedule import KI_DAILY, KI_MATURITY, Schedule
 from kernels.threefry import KS_PARITY, ROTATIONS, split_seed
 from kernels.vector_width import prefer_512_bit
@@ -188,58 +187,20 @@ def _central(m, w, z):
 
 
 @njit(cache=True, error_model="numpy", inline="never")
-def _tail_masks(m, w, mk):
-    """Bit k of mk[b]: word 64 b + k is in the AS241 tail (exact integer test on the word)."""
-    prefer_512_bit()
-    for b in range((m + 63) >> 6):
-        acc = np.uint64(0)
-        for k in range(64):
-            x = w[b * 64 + k]
-            acc |= np.uint64(min(x, ~x) <= _TAIL_LIM) << np.uint64(k)
-        mk[b] = acc
+def _draw(m, ids, kc, k0, k1, BP, w, z, tix, tw, tz, te):
+    """Normals of block kc (steps 2kc and 2kc+1) for m pairs: z[i], z[BP + i] (RNG.md).
 
-
-@intrinsic
-def _cttz64(typingctx, x):
-    """Count of trailing zero bits of a non-zero uint64 (one tzcnt)."""
-    def codegen(context, builder, sig, args):
-        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
-    return types.uint64(types.uint64), codegen
-
-
-@njit(cache=True, error_model="numpy", inline="never")
-def _tail_pack(m, w, mk, tix, tw, B):
-    """Pack the tail words (and their positions) contiguously; cost per tail word, not per word."""
-    nb = (m + 63) >> 6
-    nt = 0
-    for h in range(2):
-        for b in range(nb):
-            acc = mk[h * (B >> 6) + b]
-            if b == nb - 1 and (m & 63) != 0:
-                acc &= (np.uint64(1) << np.uint64(m & 63)) - np.uint64(1)
-            o = h * B + b * 64
-            while acc != 0:
-                j = o + np.int64(_cttz64(acc))
-                tix[nt] = j
-                tw[nt] = w[j]
-                nt += 1
-                acc &= acc - np.uint64(1)
-    return nt
-
-
-@njit(cache=True, error_model="numpy", inline="never")
-def _draw(m, ids, kc, k0, k1, BP, w, z, mk, tix, tw, tz, te):
-    """Normals of block kc (steps 2kc and 2kc+1) for m pairs: z[i], z[BP + i] (RNG.md)."""
+    ``tix`` (int32) and ``tw`` need ``2 BP + 16`` entries (compress stores whole vectors).
+    """
     prefer_512_bit()  # in case LLVM inlines the loops below into this function
     wa, wb = w[:BP], w[BP:]
     _words(m, ids, kc, k0, k1, wa, wb)
     _central(m, wa, z[:BP])
     _central(m, wb, z[BP:])
-    # AS241 tails (about 15% of draws): find them with an integer compare into bit
-    # masks, pack them by walking the set bits, evaluate them in one vectorised batch.
-    _tail_masks(m, wa, mk[:BP >> 6])
-    _tail_masks(m, wb, mk[BP >> 6:])
-    nt = _tail_pack(m, w, mk, tix, tw, BP)
+    # AS241 tails (about 15% of draws): pack the tail words and their positions with an
+    # integer compare and AVX-512 compress, evaluate them in one vectorised batch.
+    na = compress_tail_words(wa, m, _TAIL_LIM, 0, tw, tix)
+    nt = na + compress_tail_words(wb, m, _TAIL_LIM, BP, tw[na:], tix[na:])
     tail_words_u32(tw, nt, tz, te)
     for k in range(nt):
         z[tix[k]] = tz[k]
@@ -350,15 +311,14 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
     # LLVM inlines the small loop functions into their callers, so the callers carry the hint too.
     prefer_512_bit()
     S = x0.shape[0]
-    BP = ((B + 63) >> 6) << 6  # row stride: whole 64-bit tail masks, 64-byte aligned rows
+    BP = ((B + 63) >> 6) << 6  # row stride: whole 16-word vectors, 64-byte aligned rows
     ids = _aligned(BP, np.uint32)
     W = _aligned(BP, np.float64)
     W1 = _aligned(BP, np.float64)
     w = _aligned(2 * BP, np.uint32)   # block words: step 2kc at [i], step 2kc + 1 at [BP + i]
     z = _aligned(2 * BP, np.float64)
-    mk = np.empty(2 * (BP >> 6), np.uint64)
-    tix = _aligned(2 * BP, np.int64)
-    tw = _aligned(2 * BP, np.uint32)
+    tix = _aligned(2 * BP + LANES, np.int32)
+    tw = _aligned(2 * BP + LANES, np.uint32)
     tz = _aligned(2 * BP, np.float64)
     te = _aligned(2 * BP, np.int64)
     alive = _aligned(S * 2 * BP, np.float64).reshape((S, 2, BP))
@@ -389,7 +349,7 @@ def _chunk(k0, k1, p0, B, N, x0, drift, diff, off, obs, obs_any, ko_log, ko_pay,
         j = n - 1
         h = j & 1
         if h == 0:
-            _draw(m, ids, np.uint32(j >> 1), k0, k1, BP, w, z, mk, tix, tw, tz, te)
+            _draw(m, ids, np.uint32(j >> 1), k0, k1, BP, w, z, tix, tw, tz, te)
         zo = h * BP
         steps += 2 * m
         do_ki = ki_mode == KI_DAILY or (ki_mode == KI_MATURITY and n == N)
