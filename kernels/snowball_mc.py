@@ -47,7 +47,7 @@ from kernels.threefry import KS_PARITY, ROTATIONS, split_seed
 from kernels.vector_width import prefer_512_bit
 
 #: Pairs per chunk: the unit of work and of partial sums (fixed: results depend on it, never on threads).
-CHUNK = 512
+CHUNK = 1024
 #: Finished pairs are retired (and the live ones compacted) at a KO observation once at
 #: least 1 / RETIRE_FRACTION of the chunk's pairs are finished.
 RETIRE_FRACTION = 8

@@ -97,7 +97,7 @@ def test_running_minimum_knock_in_equals_numpy_pricer(kw, mk, v, ki):
     """KI as a running minimum (and the fused two-step pass) = the numpy pricer's cumulative KI flag."""
     from kernels.snowball_mc import mc_sums_cpu
     s = lower(Snowball(**kw), Market(**mk), v, ki)
-    a = mc_sums_cpu(s, 3001, 5)   # a partial last chunk (3001 = 5 x 512 + 441 pairs)
+    a = mc_sums_cpu(s, 3001, 5)   # a partial last chunk (3001 = 2 x 1024 + 953 pairs)
     b = mc_sums_numpy(s, 3001, 5)
     assert a.n_ko == b.n_ko and a.n_ki == b.n_ki and a.sum_life_days == b.sum_life_days
     for f in ("sum_pair", "sum_pair_sq", "sum_ko_accrual", "sum_mat_accrual", "sum_loss"):
