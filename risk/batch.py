@@ -114,7 +114,7 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         # dates from the packed returns where the job reads them (250 rows a year instead of 150,000).
         dates_from = "packed_asset_returns" if "asset_returns" in mod.PACKS else "asset_returns"
         window = mod.window_length(p) if hasattr(mod, "window_length") else None
-        planned = plan_run(con, job, date, p, dates_from, window)
+        planned = plan_run(con, job, date, p, dates_from, window, with_benchmarks=True)
         d, known, states = planned[:3]
         pids = resolve_portfolios(con, portfolios, mod.KINDS, known)
         done = set() if force else {x for x, (st, same) in states.items() if st == "done" and same}
@@ -131,6 +131,8 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         load_params = dict(p, _pricer=pricer) if job == "book" else p
         if window is not None:
             load_params = dict(load_params, _window_start=planned[3])  # read the window with constant bounds
+        if getattr(mod, "USES_BENCHMARKS", False):
+            load_params = dict(load_params, _benchmarks=planned[-1])  # from the plan: no statement of its own
         clock.start("load")
         shared, payloads = mod.load(con, d, chunks, load_params)
 

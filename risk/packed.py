@@ -9,11 +9,13 @@ to them the store keeps, per table, a packed copy the batch jobs read:
   the asset_keys key_lo .. key_lo + n - 1 of the keys the table holds (NaN
   where the long table has no row or a NULL);
 * ``packed_holdings`` / ``packed_benchmark_weights``: one row per (owner,
-  date) snapshot, ``keys`` a BLOB of int32 asset_key (-1 for an id missing
+  date) snapshot, ``next_date`` (the owner's next snapshot date, 9999-12-31
+  for its last), ``keys`` a BLOB of int32 asset_key (-1 for an id missing
   from ``assets``) and ``vals`` a BLOB of float64 quantity or weight, plus
   ``unknown`` (the first non-zero position whose id is not in ``assets``,
-  else NULL). A job reads the small (owner, date) index, picks the snapshots
-  it needs in numpy and fetches only those rows.
+  else NULL). The snapshots in effect over [s, e] are the rows with
+  ``date <= e AND next_date > s``: one range-filtered read, which a job
+  runs as one part of its single input statement.
 
 BLOBs rather than DuckDB arrays or lists: this DuckDB build converts list
 elements one by one (about 0.5 us each), a BLOB is one buffer that numpy
@@ -49,7 +51,7 @@ SNAPSHOTS: dict[str, tuple[str, str]] = {
     "benchmark_weights": ("benchmark_id", "weight"),
 }
 SOURCES = tuple(DAILY) + tuple(SNAPSHOTS)
-PACK_VERSION = 5  # bump when the packed layout changes: older packs are then rebuilt
+PACK_VERSION = 6  # bump when the packed layout changes: older packs are then rebuilt
 META = f"packed_meta_v{PACK_VERSION}"
 # asset_key is a column index: a table's keys must be dense enough that its rows stay near its number of assets.
 MAX_SPARSITY = 4
@@ -102,8 +104,17 @@ def _pack_snapshots(con, source: str) -> None:
     for a, b in zip(lo, hi):
         bad = np.flatnonzero((k[a:b] < 0) & (v[a:b] != 0))
         unknown.append(ids[a + bad[0]] if len(bad) else None)
+    # Each snapshot's end: the owner's next snapshot date (9999-12-31 for its last), so "in effect at some point
+    # in [s, e]" is the plain range test date <= e AND next_date > s, read in one statement with no index pass.
+    first_d = d[lo]
+    never = np.datetime64("9999-12-31", "D")
+    next_d = np.full(len(lo), never)
+    if len(lo) > 1:
+        same = own[lo][1:] == own[lo][:-1]
+        next_d[:-1] = np.where(same, first_d[1:], never)
     tbl = pa.table({"owner": pa.array(own[lo].tolist(), pa.string()),  # noqa: F841 (read by DuckDB by its name)
-                    "date": pa.array(d[lo], pa.date32()),
+                    "date": pa.array(first_d, pa.date32()),
+                    "next_date": pa.array(next_d.astype("datetime64[D]"), pa.date32()),
                     "keys": pa.array([k[a:b].tobytes() for a, b in zip(lo, hi)], pa.binary()),
                     "vals": pa.array([v[a:b].tobytes() for a, b in zip(lo, hi)], pa.binary()),
                     "unknown": pa.array(unknown, pa.string())})
@@ -149,8 +160,8 @@ def invalidate(con, sources: Iterable[str]) -> None:
 def ensure_packed(con, sources: Sequence[str], required: Sequence[str] = ()) -> list[str]:
     """Rebuild the packs of ``sources`` whose source or ``assets`` row counts changed since they were built.
 
-    The ``required`` tables and the result tables are counted in the same statement, so a job's whole check is
-    one statement when everything is in place; a missing or empty required table raises ValueError naming it
+    The ``required`` tables are counted in the same statement, so a job's whole check is one statement when
+    everything is in place; a missing or empty required table raises ValueError naming it
     (``store.check_tables``). Returns the sources it repacked.
     """
     import duckdb
@@ -158,7 +169,10 @@ def ensure_packed(con, sources: Sequence[str], required: Sequence[str] = ()) -> 
     from risk.store import check_tables
 
     sources = [s for s in SOURCES if s in sources]
-    names = list(dict.fromkeys(list(required) + sources + ["assets", "risk_results", "risk_runs"]))
+    # The result tables are not counted: they grow with every run (and keep deleted rows until a checkpoint), so
+    # counting them cost more each day (count(*) over 5M rows: 40 ms); the plan statement reads risk_runs and
+    # run_job creates both when it is missing (store.ensure_result_tables).
+    names = list(dict.fromkeys(list(required) + sources + ["assets"]))
     # UNION ALL of plain counts: the same counts as scalar subqueries of one SELECT cost several times more here.
     # The job's plan stays a statement of its own: merged into this one (UNION ALL BY NAME) the pair cost
     # 10-12 ms against 2.3 + 4.2 ms apart (measured), so fewer statements is not always less time.
@@ -228,21 +242,19 @@ def _concat_blobs(col, dtype: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_snapshot_sets(con, requests: Sequence[tuple[str, Sequence[str], dt.date, dt.date]]) -> list[tuple]:
-    """``read_snapshots`` for several (source, owners, start, end) requests in two statements in all: the
-    (owner, date) index of every source, then the chosen rows of every source (``packed_reads``)."""
-    # Two plain statements beat one that chooses the snapshots in SQL (an owner IN list plus a window
-    # QUALIFY measured 8-10 ms against 1 + 2 ms here): the choice is made in numpy on the small index.
-    from risk.packed_reads import choose_snapshots, decode_snapshots, index_part, rows_part, run_parts
+    """``read_snapshots`` for several (source, owners, start, end) requests in one statement in all: each
+    request's snapshots in effect over its window, by the packs' ``next_date`` (``packed_reads``)."""
+    # One range-filtered read per request (date <= end AND next_date > start) replaces the earlier index pass
+    # plus rows-by-rowid pair of statements; the owner choice is made in Arrow on the few rows that come back.
+    from risk.packed_reads import decode_effective, effective_part, run_parts
 
-    idx = run_parts(con, [index_part(r[0]) for r in requests])
-    chosen = [choose_snapshots(t, owners, s, e) for t, (_, owners, s, e) in zip(idx, requests)]
-    rows = run_parts(con, [rows_part(r[0], c[0]) for r, c in zip(requests, chosen)])
-    return [decode_snapshots(t, c) for t, c in zip(rows, chosen)]
+    rows = run_parts(con, [effective_part(src, s, e, owners) for src, owners, s, e in requests])
+    return [decode_effective(t, owners, s) for t, (_, owners, s, _e) in zip(rows, requests)]
 
 
 def read_snapshots(con, source: str, owners: Sequence[str], start: dt.date, end: dt.date) -> tuple:
     """Snapshots of ``owners`` in effect at some point in [start, end] (the last one on or before ``start`` and
-    every later one up to ``end``), in two statements: the (owner, date) index, then the chosen rows.
+    every later one up to ``end``), in one statement (the range test on the packs' ``date`` and ``next_date``).
 
     Returns, per position, the owner's position in ``owners``, the date, asset_key and value, and the first
     (owner position, asset id) of a chosen snapshot whose asset is not in ``assets`` (or None). An owner

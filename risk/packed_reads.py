@@ -58,8 +58,10 @@ def decode_daily(t: pa.Table, cols: Sequence[str]) -> tuple[np.ndarray, dict[str
     from risk.packed import blob_matrix
 
     days = t.column("date").to_numpy().astype("datetime64[D]")
-    order = np.argsort(days, kind="stable")
     lo = int(t.column("key_lo")[0].as_py()) if len(t) else 0
+    if len(days) < 2 or (days[1:] > days[:-1]).all():
+        return days, {c: blob_matrix(t.column(c)) for c in cols}, lo  # in date order already: read in place
+    order = np.argsort(days, kind="stable")
     return days[order], {c: blob_matrix(t.column(c))[order] for c in cols}, lo
 
 
@@ -117,3 +119,51 @@ def decode_snapshots(t: pa.Table, chosen) -> tuple:
         j = next(j for j, u in enumerate(bad) if u is not None)
         unknown = (int(pos[at][j]), bad[j])
     return np.repeat(pos[at], n), np.repeat(day[at], n), k.astype(np.int64), v.astype(float), unknown
+
+
+# Owners listed in SQL only when they are few: an ``IN`` list costs more than fetching every owner's in-effect
+# rows (a few hundred small blobs) and dropping the others in Arrow (measured).
+FILTER_OWNERS_BELOW = 16
+
+
+def effective_part(source: str, start: dt.date, end: dt.date, owners: Sequence[str] | None = None) -> Part:
+    """The snapshots of a packed snapshot table in effect at some point in [start, end] (each owner's latest on or
+    before ``start`` and every later one up to ``end``), by the plain range test on ``date`` and ``next_date``:
+    one statement, no index pass. With few ``owners`` the owners are filtered in SQL, else in ``decode_effective``."""
+    from risk.packed import packed_name
+
+    sql = (f"SELECT owner, date, keys, vals, unknown FROM {packed_name(source)} "
+           "WHERE date <= $e AND next_date > $s")
+    args: dict[str, Any] = {"s": start, "e": end}
+    if owners is not None and len(owners) < FILTER_OWNERS_BELOW:
+        sql += " AND owner IN (SELECT unnest($o))"
+        args["o"] = list(owners)
+    return sql, args
+
+
+def decode_effective(t: pa.Table, owners: Sequence[str], start: dt.date) -> tuple:
+    """Per position of an ``effective_part``'s rows: the owner's position in ``owners``, the snapshot date, asset_key
+    and value, plus the first (owner position, asset id) not in ``assets`` (or None), as ``decode_snapshots``.
+
+    Rows of other owners are dropped; so are all rows of an owner without a snapshot on or before ``start`` (it
+    has no position then, and the caller names it).
+    """
+    from risk.packed import _concat_blobs
+
+    pos = pc.fill_null(pc.index_in(t.column("owner"), value_set=pa.array(list(owners), pa.string())), -1)
+    pos = np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.int64)
+    day = t.column("date").to_numpy().astype("datetime64[D]")
+    s = np.datetime64(start, "D")
+    started = np.zeros(len(owners) + 1, dtype=bool)  # last slot: other owners (pos -1)
+    started[pos[day <= s]] = True
+    keep = (pos >= 0) & started[pos]
+    part = t if keep.all() else t.filter(pa.array(keep))
+    pos, day = pos[keep], day[keep]
+    k, n = _concat_blobs(part.column("keys"), "<i4")
+    v, _ = _concat_blobs(part.column("vals"), "<f8")
+    unknown = None
+    if part.column("unknown").null_count < len(part):
+        bad = part.column("unknown").to_pylist()
+        j = next(j for j, u in enumerate(bad) if u is not None)
+        unknown = (int(pos[j]), bad[j])
+    return np.repeat(pos, n), np.repeat(day, n), k.astype(np.int64), v.astype(float), unknown

@@ -112,6 +112,12 @@ def check_tables(con, names: Iterable[str]) -> None:
             con.execute(f"CREATE TABLE IF NOT EXISTS {n} ({TABLES[n]})")
 
 
+def ensure_result_tables(con) -> None:
+    """Create ``risk_results`` and ``risk_runs`` where missing (a job's plan or write found one absent)."""
+    for n in ("risk_results", "risk_runs"):
+        con.execute(f"CREATE TABLE IF NOT EXISTS {n} ({TABLES[n]})")
+
+
 def resolve_date(con, date: str | dt.date | None) -> dt.date:
     """The as-of date: the given one if it is a trading day in asset_returns, else the latest one."""
     if date is None:
@@ -195,22 +201,34 @@ def plan_states(con, job: str, date: dt.date, params: dict[str, Any]) -> tuple[l
 
 
 def plan_run(con, job: str, date: str | dt.date | None, params: dict[str, Any], dates_from: str = "asset_returns",
-             window: int | None = None) -> tuple:
+             window: int | None = None, with_benchmarks: bool = False) -> tuple:
     """The as-of date (as ``resolve_date``), every portfolio (id, kind) and the recorded runs of (job, date), in one
     statement; ``dates_from`` is ``asset_returns`` or its packed copy (same dates, 250 rows a year, not 150,000).
 
     With ``window``, also the first of the last ``window`` trading days up to the date (None if fewer), as a
-    fourth element, so the job reads its window with constant bounds.
+    fourth element, so the job reads its window with constant bounds. With ``with_benchmarks``, also every
+    portfolio's benchmark id (portfolio -> benchmark_id or None) as the last element, which the attribution jobs
+    would otherwise read in a statement of their own.
     """
+    import duckdb
+
     sql, args, given = plan_query(job, date, params, dates_from, window)
-    res = con.execute(sql, args)
-    return plan_result([dict(zip([d[0] for d in res.description], r)) for r in res.fetchall()], given, window)
+    try:
+        res = con.execute(sql, args)
+    except duckdb.CatalogException:
+        ensure_result_tables(con)  # a store without result tables yet (the guard does not count them)
+        res = con.execute(sql, args)
+    rows = [dict(zip([d[0] for d in res.description], r)) for r in res.fetchall()]
+    out = plan_result(rows, given, window)
+    if with_benchmarks:
+        out = out + ({r["portfolio_id"]: r["benchmark_id"] for r in rows},)
+    return out
 
 
 def plan_query(job: str, date: str | dt.date | None, params: dict[str, Any], dates_from: str = "asset_returns",
                window: int | None = None) -> tuple[str, dict[str, Any], dt.date | None]:
-    """The SELECT of ``plan_run`` (columns day, first, n_days, portfolio_id, kind, status, same), its parameters and the
-    parsed ``date``; a job may run it as part of a bigger statement (``packed.ensure_packed``)."""
+    """The SELECT of ``plan_run`` (columns day, first, n_days, portfolio_id, kind, benchmark_id, status, same), its
+    parameters and the parsed ``date``; a job may run it as part of a bigger statement (``packed.ensure_packed``)."""
     given = None
     if date is not None:
         try:
@@ -222,7 +240,7 @@ def plan_query(job: str, date: str | dt.date | None, params: dict[str, Any], dat
     # The date and the done check in one statement: the date picks the run records the join reads.
     # The last n dates up to the date in one small subquery (date column only): the as-of day is their max, the
     # window's first day their min (a scalar OFFSET subquery or a second max cost twice as much, measured).
-    sql = f"""SELECT d.day, d.first, d.n_days, p.portfolio_id, p.kind, r.status, r.params = $k AS same
+    sql = f"""SELECT d.day, d.first, d.n_days, p.portfolio_id, p.kind, p.benchmark_id, r.status, r.params = $k AS same
                 FROM (SELECT max(date) AS day, min(date) AS first, count(*) AS n_days
                         FROM (SELECT date FROM {dates_from} WHERE $g::DATE IS NULL OR date <= $g
                                GROUP BY date ORDER BY date DESC LIMIT $n)) d
@@ -266,6 +284,16 @@ def write_results(con, job: str, date: dt.date, params: dict[str, Any], results:
     else:
         old = [x for x in ids if x in recorded]
         new, upsert = [x for x in ids if x not in recorded], []
+    import duckdb
+
+    try:
+        _write(con, job, date, results, run, old, new, upsert, recorded)
+    except duckdb.CatalogException:
+        ensure_result_tables(con)  # dropped after the plan ran: create and write once more
+        _write(con, job, date, results, run, old, new, upsert, recorded)
+
+
+def _write(con, job, date, results, run, old, new, upsert, recorded) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         if old:

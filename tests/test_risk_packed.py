@@ -172,7 +172,86 @@ def test_campisi_pair_kernel_matches_dense_einsum():
     coef = rng.uniform(0.9, 1.1, (t, p))
     e7 = rng.normal(size=(t, n, 7))
     p_idx, n_idx = np.nonzero(np.abs(q).sum(0))
-    got = _pair_kernel()(q, price, nav, coef, e7, p_idx, n_idx, np.array(BOND_EFFECTS))
+    qp = np.ascontiguousarray(q[:, p_idx, n_idx])  # the kernel takes the held pairs' quantities (T x K)
+    got = _pair_kernel()(qp, price, nav, coef, e7, p_idx, n_idx, np.array(BOND_EFFECTS))
     w = q * price[:, None, :] / nav[..., None] * coef[..., None]  # t x p x n linked weights
     dense = np.einsum("tpn,tnj->pnj", w, e7[..., BOND_EFFECTS])
     np.testing.assert_allclose(got, dense[p_idx, n_idx], rtol=1e-12, atol=1e-15)
+
+
+def _random_snapshots(rng, n_owners, keys, days, per=3):
+    rows = []
+    for p in range(n_owners):
+        snaps = np.sort(rng.choice(np.arange(-20, 50), size=per, replace=False))
+        snaps[0] = min(snaps[0], 0)  # every owner has a snapshot on or before the first day
+        for s in snaps:
+            held = rng.choice(keys, size=6, replace=False)
+            rows += [(p, days[0] + s, k, rng.uniform(0.5, 2.0)) for k in held]
+    return pd.DataFrame(rows, columns=["p_idx", "date", "asset_key", "quantity"])
+
+
+def test_sparse_sector_sums_match_dense_forward_fill():
+    """Brinson's sector sums from sparse (position, day) pairs against the dense forward-filled quantities."""
+    from risk.jobs.common import key_positions, sector_sums, span_days
+
+    rng = np.random.default_rng(7)
+    keys = np.arange(5, 25)
+    days = np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-03-01"))
+    snap = _random_snapshots(rng, 4, keys, days)
+    close = rng.uniform(5, 50, (len(days), len(keys)))
+    ret = rng.normal(0, 0.02, (len(days), len(keys)))
+    sector = rng.integers(0, 3, len(keys))
+    d = np.asarray(snap.date.to_numpy(), dtype="datetime64[D]")
+    j0, j1 = span_days(snap.p_idx.to_numpy(), d, days)
+    mv, pnl = sector_sums(snap.p_idx.to_numpy(), key_positions(keys, snap.asset_key.to_numpy()),
+                          snap.quantity.to_numpy(), j0, j1, close, ret, sector, 4, 3)
+    q = daily_quantities(snap, 4, keys, days)  # independent: the dense fill, checked against a loop above
+    onehot = np.eye(3)[sector]
+    np.testing.assert_allclose(mv, (q * close[None]) @ onehot, rtol=1e-12)
+    np.testing.assert_allclose(pnl, (q * close[None] * ret[None]) @ onehot, rtol=1e-12, atol=1e-15)
+
+
+def test_effective_snapshots_equal_the_index_and_rowid_reads(con):
+    """The one-statement read of snapshots in effect (next_date range test) against the earlier two-statement
+    read (the (owner, date) index chosen in numpy, then the rows by rowid)."""
+    from risk.packed_reads import (choose_snapshots, decode_effective, decode_snapshots, effective_part, index_part,
+                                   rows_part, run_parts)
+
+    pids = [r[0] for r in con.execute("SELECT DISTINCT portfolio_id FROM holdings ORDER BY 1").fetchall()]
+    dates = sorted(r[0] for r in con.execute("SELECT DISTINCT date FROM holdings").fetchall())
+    for owners in (pids, pids[:2]):  # filtered in Arrow, and in SQL (few owners)
+        for s, e in ((dates[1], dates[1]), (dates[1] + dt.timedelta(days=3), dates[-1]), (dates[0], dates[0])):
+            [t] = run_parts(con, [effective_part("holdings", s, e, owners)])
+            got = decode_effective(t, owners, s)
+            [idx] = run_parts(con, [index_part("holdings")])
+            pick = choose_snapshots(idx, owners, s, e)
+            [rows] = run_parts(con, [rows_part("holdings", pick[0])])
+            ref = decode_snapshots(rows, pick)
+            og, orf = np.lexsort((got[2], got[1], got[0])), np.lexsort((ref[2], ref[1], ref[0]))
+            for a, b in zip(got[:4], ref[:4]):
+                np.testing.assert_array_equal(a[og], b[orf])
+            assert got[4] == ref[4]
+
+
+
+def test_campisi_sparse_pair_quantities_and_values_match_the_dense_fill():
+    """Campisi's sparse (pair, day) quantities and per-owner values against the dense forward fill and a dense
+    batched product."""
+    from risk.jobs.campisi import _kernels, _pair_quantities
+    from risk.jobs.common import key_positions
+
+    rng = np.random.default_rng(13)
+    keys = np.arange(5, 25)
+    days = np.arange(np.datetime64("2025-01-01"), np.datetime64("2025-03-01"))
+    snap = _random_snapshots(rng, 4, keys, days)
+    p_idx, n_idx, qp = _pair_quantities(snap.p_idx.to_numpy(), np.asarray(snap.date.to_numpy(), dtype="datetime64[D]"),
+                                        key_positions(keys, snap.asset_key.to_numpy()), snap.quantity.to_numpy(),
+                                        days, len(keys))
+    dense = daily_quantities(snap, 4, keys, days, time_major=True)  # T x P x N, checked against a loop above
+    ref_p, ref_n = np.nonzero(np.abs(dense).sum(0))
+    np.testing.assert_array_equal(p_idx, ref_p)
+    np.testing.assert_array_equal(n_idx, ref_n)
+    np.testing.assert_array_equal(qp, dense[:, ref_p, ref_n])
+    priced = rng.normal(size=(len(days), len(keys), 8))
+    got = _kernels()["values"](qp, priced, p_idx.astype(np.int64), n_idx.astype(np.int64), 4)
+    np.testing.assert_allclose(got, np.matmul(dense, priced), rtol=1e-12, atol=1e-12)

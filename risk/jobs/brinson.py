@@ -1,13 +1,15 @@
 """Batch Brinson job: daily sector attribution against the benchmark over a window, linked to the window."""
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pyarrow as pa
 
 from risk.brinson import brinson_arrays
-from risk.jobs.common import (check_complete, chunk_rows, concat_results, daily_quantities, grid_results, key_positions,
-                              results_frame, select_keys, snapshot_frame, window_first)
-from risk.packed_reads import choose_snapshots, daily_part, decode_daily, decode_snapshots, index_part, rows_part, run_parts
+from risk.jobs.common import (check_complete, concat_results, grid_results, key_positions, results_frame, sector_sums,
+                              select_keys, snapshot_arrays, span_days, window_first)
+from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.linking import link_coefficients
 
 KINDS = ("equity",)
@@ -16,11 +18,17 @@ PACKS = ("holdings", "prices", "asset_returns", "benchmark_weights")
 DEFAULTS = {"periods": 250, "model": "BF", "effects": 3, "linking": "carino"}
 UNCLASSIFIED = "Unclassified"
 RECONCILE_TOL = 1e-9
+USES_BENCHMARKS = True  # run_job passes each portfolio's benchmark id from its plan statement
 
 
 def window_length(params) -> int:
     """Trading days the job reads up to the as-of date (the periods and the day before the first)."""
     return params["periods"] + 1
+
+
+# Closes are read from this many calendar days before the window in the same statement as everything else, to
+# price benchmark weight sets set before the window (monthly rebalances); an older set costs one more statement.
+PRICE_LOOKBACK_DAYS = 45
 
 
 def load(con, date, chunks, params):
@@ -30,14 +38,25 @@ def load(con, date, chunks, params):
     first_day = params.get("_window_start") or window_first(con, date, n_days)
     if first_day is None:
         raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
-    # Two statements in all: everything that does not depend on another read, then the chosen snapshots
-    # and the closes from the earliest benchmark weight set on (packed_reads).
-    bm, sec_t, ret_t, h_idx, b_idx = run_parts(con, [
+    # One statement for every input (packed_reads): benchmark ids, sectors, the window's returns and closes (from a
+    # little before it), and the holdings and benchmark snapshots in effect over the window (the packs' next_date
+    # range test). Periods run from the close of days[0] to that of days[-1]: snapshots in effect on
+    # days[0]..days[-2] matter.
+    px_from = first_day - dt.timedelta(days=PRICE_LOOKBACK_DAYS)
+    known = params.get("_benchmarks")  # portfolio -> benchmark id, from run_job's plan statement
+    bm_part = [] if known is not None else [
         ("SELECT portfolio_id AS pf, benchmark_id AS bench FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
-         {"ids": pids}),
+         {"ids": pids})]
+    *bm, sec_t, ret_t, h_rows, b_rows, px_t = run_parts(con, bm_part + [
         ("SELECT asset_key, sector FROM assets", {}),
-        daily_part("asset_returns", ["ret"], first_day, date), index_part("holdings"), index_part("benchmark_weights")])
-    bmap = dict(zip(bm.column("pf").to_pylist(), bm.column("bench").to_pylist()))
+        daily_part("asset_returns", ["ret"], first_day, date),
+        effective_part("holdings", first_day, date, pids),
+        effective_part("benchmark_weights", first_day, date),
+        daily_part("prices", ["close"], px_from, date)])
+    if known is not None:
+        bmap = {x: known.get(x) for x in pids}
+    else:
+        bmap = dict(zip(bm[0].column("pf").to_pylist(), bm[0].column("bench").to_pylist()))
     nob = [p for p in pids if not bmap.get(p)]
     if nob:
         raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")
@@ -46,57 +65,63 @@ def load(con, date, chunks, params):
     if len(days) < n_days:
         raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has {len(days)}")
     start, end = days[0].item(), days[-2].item()
-    h_pick = choose_snapshots(h_idx, pids, start, end)
-    b_pick = choose_snapshots(b_idx, bids, start, end)
-    # Benchmark weight sets may predate the window (last rebalance before it): price from the earliest one.
-    first = min(b_pick[2].min(initial=days[0]), days[0])
-    h_rows, b_rows, px_t = run_parts(con, [rows_part("holdings", h_pick[0]), rows_part("benchmark_weights", b_pick[0]),
-                                           daily_part("prices", ["close"], first.item(), date)])
-    snap = snapshot_frame("holdings", pids, start, decode_snapshots(h_rows, h_pick), True, "quantity", False)
-    bw = snapshot_frame("benchmark_weights", bids, start, decode_snapshots(b_rows, b_pick), True, "weight", False)
-    bw.insert(0, "portfolio_id", np.asarray(bids, dtype=object)[bw.p_idx.to_numpy()])
-    sector_by_key = _sector_lookup(sec_t)
+    prev = days[:-1]
+    h_p, h_d, h_k, h_q = _in_window(snapshot_arrays("holdings", pids, start, decode_effective(h_rows, pids, start), False),
+                                    end)
+    b_p, b_d, b_k, b_w = _in_window(snapshot_arrays("benchmark_weights", bids, start,
+                                                    decode_effective(b_rows, bids, start), False), end)
     # Sum per (benchmark, date) weight set with numpy (a pandas groupby costs more than the whole check).
-    b_day = np.asarray(bw.date.to_numpy(), dtype="datetime64[D]")
-    sets, inv = np.unique(bw.p_idx.to_numpy() * 10**6 + b_day.astype(np.int64), return_inverse=True)
-    sums = np.bincount(inv, weights=bw.weight.to_numpy(dtype=float), minlength=len(sets))
+    sets, inv = np.unique(b_p * 10**6 + b_d.astype(np.int64), return_inverse=True)
+    sums = np.bincount(inv, weights=b_w, minlength=len(sets))
     off = np.flatnonzero(np.abs(sums - 1) > 1e-6)
     if len(off):
         i = int(np.flatnonzero(inv == off[0])[0])
-        raise ValueError(f"benchmark_weights: weights of {bw.portfolio_id.iloc[i]!r} on {b_day[i]} sum to "
+        raise ValueError(f"benchmark_weights: weights of {bids[b_p[i]]!r} on {b_d[i]} sum to "
                          f"{sums[off[0]]:.8g}, must sum to 1")
-    keys = np.union1d(snap.asset_key.to_numpy(), bw.asset_key.to_numpy())
-    # Order assets by sector so a sector total is a contiguous reduceat, not a one-hot product.
-    sec = _sectors(sector_by_key, keys)
-    order = np.argsort(sec, kind="stable")
-    keys, sec = keys[order], sec[order]
-    starts = np.flatnonzero(np.r_[True, sec[1:] != sec[:-1]])
-    sectors = sec[starts]
+    keys = np.union1d(h_k, b_k)
+    sector_by_key = _sector_lookup(sec_t)
+    sec_names = _sectors(sector_by_key, keys)
+    sectors, sec_code = np.unique(sec_names, return_inverse=True)  # sorted names, as before
     # Benchmark weight sets may predate the window (last rebalance before it): price from the earliest one.
-    first = min(np.datetime64(bw.date.min(), "D"), days[0])
+    first = min(b_d.min(initial=days[0]), days[0])
     ext, px_full, px_lo = decode_daily(px_t, ["close"])
-    close_ext = check_complete(con, select_keys(px_full["close"], keys, px_lo), keys, ext, "prices", "close")
+    if len(ext) == 0 or ext[0] > first:
+        # A weight set older than the lookback: read the closes again from its date (one more statement).
+        [px_t] = run_parts(con, [daily_part("prices", ["close"], first.item(), date)])
+        ext, px_full, px_lo = decode_daily(px_t, ["close"])
+    ext_at = np.searchsorted(ext, first)
+    ext, close_ext = ext[ext_at:], px_full["close"][ext_at:]
+    close_ext = check_complete(con, select_keys(close_ext, keys, px_lo), keys, ext, "prices", "close")
     if len(ext) < len(days) or (ext[len(ext) - len(days):] != days).any():
         raise ValueError(f"prices: the window {days[0]}..{days[-1]} has days without prices")
     close = close_ext[len(ext) - len(days):]
     ret = check_complete(con, select_keys(full_ret["ret"][1:], keys, ret_lo), keys, days[1:], "asset_returns", "ret")
     # Benchmark weights become index units at their date so they drift with prices like holdings do.
-    key_pos = key_positions(keys, bw.asset_key.to_numpy())
-    day_pos = np.searchsorted(ext, np.asarray(bw.date.to_numpy(), dtype="datetime64[D]"))
-    if (day_pos >= len(ext)).any() or (ext[np.minimum(day_pos, len(ext) - 1)] != np.asarray(bw.date.to_numpy(), dtype="datetime64[D]")).any():
+    b_col = key_positions(keys, b_k)
+    day_pos = np.searchsorted(ext, b_d)
+    if (day_pos >= len(ext)).any() or (ext[np.minimum(day_pos, len(ext) - 1)] != b_d).any():
         raise ValueError("benchmark_weights: a weight set is dated on a day without prices")
-    px_at = close_ext[day_pos, key_pos]
-    bw["quantity"] = bw.weight.to_numpy() / px_at
-    bq = daily_quantities(bw, len(bids), keys, days[:-1])
-    b_w, b_r = _sector_weights_returns(bq, close[:-1], ret, starts)
-    shared = {"sectors": sectors, "bench_w": b_w, "bench_r": b_r, "bench_ids": bids}
+    b_units = b_w / close_ext[day_pos, b_col]
+    n_sec = len(sectors)
+    b_w_s, b_r_s = _sector_weights_returns(*sector_sums(b_p, b_col, b_units, *span_days(b_p, b_d, prev),
+                                                        close[:-1], ret, sec_code, len(bids), n_sec))
+    shared = {"sectors": sectors.astype(object), "bench_w": b_w_s, "bench_r": b_r_s, "bench_ids": bids}
+    w_all, r_all = _sector_weights_returns(*sector_sums(h_p, key_positions(keys, h_k), h_q, *span_days(h_p, h_d, prev),
+                                                        close[:-1], ret, sec_code, len(pids), n_sec))
     out, lo = [], 0
+    b_pos = {b: i for i, b in enumerate(bids)}
     for c in chunks:
-        q = daily_quantities(chunk_rows(snap, lo, len(c)), len(c), keys, days[:-1])
+        out.append({"pids": list(c), "wp": w_all[lo:lo + len(c)], "rp": r_all[lo:lo + len(c)],
+                    "bench": np.array([b_pos[bmap[p]] for p in c])})
         lo += len(c)
-        w, r = _sector_weights_returns(q, close[:-1], ret, starts)
-        out.append({"pids": list(c), "wp": w, "rp": r, "bench": np.array([bids.index(bmap[p]) for p in c])})
     return shared, out
+
+
+def _in_window(arrays, end) -> tuple:
+    """Positions of snapshots dated on or before ``end`` (later ones are outside the window's period starts)."""
+    p, d, k, v = arrays
+    keep = d <= np.datetime64(end, "D")
+    return p[keep], d[keep], k[keep], v[keep]
 
 
 def _sector_lookup(t) -> np.ndarray:
@@ -119,16 +144,12 @@ def _sectors(by_key: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sector_weights_returns(q, close_prev, ret, starts):
-    """Beginning-of-day sector weights and sector returns (portfolios x days x sectors); NaN return where unheld."""
-    mv = q * close_prev[None]
-    nav = mv.sum(-1, keepdims=True)
+def _sector_weights_returns(mv_s, pnl_s):
+    """Beginning-of-day sector weights and sector returns (owners x days x sectors) from sector market values and
+    P&L; NaN return where a sector is unheld."""
+    nav = mv_s.sum(-1, keepdims=True)
     if (nav <= 0).any():
         raise ValueError("holdings: a portfolio has a non-positive value on some day of the window")
-    # Sector sums first, divisions after: on (P x T x sectors), not (P x T x assets).
-    mv_s = np.add.reduceat(mv, starts, axis=-1)
-    mv *= ret[None]
-    pnl_s = np.add.reduceat(mv, starts, axis=-1)
     w = mv_s / nav
     with np.errstate(invalid="ignore", divide="ignore"):
         r = np.where(mv_s > 0, pnl_s / np.where(mv_s > 0, mv_s, 1.0), np.nan)

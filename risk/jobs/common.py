@@ -30,6 +30,19 @@ def snapshot_frame(source: str, owners: Sequence[str], start: dt.date, snap: tup
                    nonzero: bool) -> pd.DataFrame:
     """A DataFrame (p_idx, [date,] asset_key, ``value``) of snapshot rows read by ``packed.read_snapshots``;
     an asset missing from ``assets`` or an owner without a snapshot on or before ``start`` raises ValueError."""
+    p, days, k, v = snapshot_arrays(source, owners, start, snap, nonzero)
+    cols = {"p_idx": p}
+    if with_date:
+        cols["date"] = days
+    cols["asset_key"] = k
+    cols[value] = v
+    return pd.DataFrame(cols)
+
+
+def snapshot_arrays(source: str, owners: Sequence[str], start: dt.date, snap: tuple,
+                    nonzero: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Positions (owner position, snapshot date, asset_key, value) of snapshot rows as arrays, with the checks of
+    ``snapshot_frame`` (no DataFrame: the jobs that only need arrays skip building one)."""
     owner_col = "portfolio" if source == "holdings" else "benchmark"
     p, days, k, v, unknown = snap
     if unknown is not None:
@@ -42,13 +55,7 @@ def snapshot_frame(source: str, owners: Sequence[str], start: dt.date, snap: tup
         raise ValueError(f"{source}: {owner_col} {owners[missing[0]]!r} has no {what} on or before {start}"
                          + (f" ({len(missing)} {owner_col}s in all)" if len(missing) > 1 else ""))
     keep = (v != 0) if nonzero else (k >= 0)
-    p, days, k, v = p[keep], days[keep], k[keep], v[keep]
-    cols = {"p_idx": p}
-    if with_date:
-        cols["date"] = days
-    cols["asset_key"] = k
-    cols[value] = v
-    return pd.DataFrame(cols)
+    return p[keep], days[keep], k[keep], v[keep]
 
 
 def holdings_asof(con, pids: Sequence[str], date: dt.date) -> pd.DataFrame:
@@ -262,3 +269,39 @@ def grid_results(pids: Sequence[str], metrics: Sequence[str], values: np.ndarray
 def concat_results(tables: Sequence[pa.Table]) -> pa.Table:
     """One result table from several."""
     return pa.concat_tables(list(tables))
+
+
+def span_days(owner: np.ndarray, dates: np.ndarray, days: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For positions of snapshots (owner position, snapshot date): the first and one-past-last index into ``days``
+    of the days whose close the snapshot is in effect at (from its date until the owner's next snapshot)."""
+    d = np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
+    o = np.asarray(owner, dtype=np.int64)
+    day_num = np.asarray(days, dtype="datetime64[D]").astype(np.int64)
+    span = int(max(d.max(initial=0), day_num.max(initial=0)) - min(d.min(initial=0), day_num.min(initial=0))) + 2
+    base = int(min(d.min(initial=0), day_num.min(initial=0)))
+    code = o * span + (d - base)
+    uniq, inv = np.unique(code, return_inverse=True)
+    u_own, u_day = uniq // span, uniq % span + base
+    # Next snapshot of the same owner (one past the last day for the owner's last snapshot).
+    nxt = np.full(len(uniq), np.iinfo(np.int64).max // 4)
+    if len(uniq) > 1:
+        same = u_own[1:] == u_own[:-1]
+        nxt[:-1] = np.where(same, u_day[1:], nxt[:-1])
+    j0 = np.searchsorted(day_num, u_day, side="left")
+    j1 = np.searchsorted(day_num, nxt, side="left")
+    return j0[inv], j1[inv]
+
+
+def sector_sums(owner: np.ndarray, cols: np.ndarray, qty: np.ndarray, j0: np.ndarray, j1: np.ndarray,
+                close: np.ndarray, ret: np.ndarray, sector: np.ndarray, n_owners: int,
+                n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
+    """Market value at each day's close and the next day's P&L, summed by sector (owners x days x sectors), from
+    sparse positions (owner, column of ``close``/``ret``, quantity, day span [j0, j1)): one pass over the
+    (position, day) pairs actually held (a compiled loop), not a dense owners x days x assets array."""
+    from risk.jobs.kernels import sector_sums_kernel
+
+    return sector_sums_kernel()(np.asarray(owner, dtype=np.int64), np.asarray(cols, dtype=np.int64),
+                                np.asarray(qty, dtype=float), np.asarray(j0, dtype=np.int64),
+                                np.asarray(j1, dtype=np.int64), np.ascontiguousarray(close, dtype=float),
+                                np.ascontiguousarray(ret, dtype=float), np.asarray(sector, dtype=np.int64),
+                                n_owners, n_sectors)

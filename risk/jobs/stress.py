@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from risk.jobs.common import (coded, concat_results, daily_matrix, daily_window, dense_positions, holdings_asof, key_positions,
-                              results_frame, select_keys)
-from risk.packed import read_daily
+from risk.jobs.common import (check_complete, coded, concat_results, dense_positions, key_positions, results_frame,
+                              select_keys, snapshot_frame, window_first)
+from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.stress import historical_stress, position_returns, scenarios_from_rows
 
 KINDS = ("equity", "bond", "mixed")
@@ -16,44 +16,69 @@ PACKS = ("holdings", "prices", "asset_returns", "bond_analytics")
 DEFAULTS = {"window": 250, "hist_window": 10, "n_worst": 3, "positions": True}
 
 
+def window_length(params) -> int:
+    """Trading days of returns the job reads up to the as-of date."""
+    return params["window"]
+
+
 def load(con, date, chunks, params):
     """Position sensitivities and scenario returns (shared), market values per chunk."""
     pids = [p for c in chunks for p in c]
-    h = holdings_asof(con, pids, date)
+    first = params.get("_window_start") or window_first(con, date, params["window"])
+    if first is None:
+        raise ValueError(f"--window: needs {params['window']} trading days up to {date}, the database has fewer")
+    # One statement (packed_reads): the holdings in effect on the date, the day's closes and bond analytics, the
+    # window's returns, the scenarios and every asset's attributes (a few hundred rows: cheaper than a second
+    # statement with the held keys as an IN list, 10 ms under load, measured).
+    h_rows, px_t, ba_t, ret_t, sc_t, at_t = run_parts(con, [
+        effective_part("holdings", date, date, pids), daily_part("prices", ["close"], date, date),
+        daily_part("bond_analytics", ["mod_duration", "spread_duration", "convexity"], date, date),
+        daily_part("asset_returns", ["ret"], first, date),
+        ("SELECT scenario_id, factor_type, factor_key, shock FROM stress_scenarios", {}),
+        ("""SELECT a.asset_key, a.asset_id, a.asset_class, a.beta, a.index_id, a.sector, b.rating,
+                   date_diff('day', $d::DATE, b.maturity_date) / 365.0 AS maturity_years
+              FROM assets a LEFT JOIN bonds b ON b.asset_id = a.asset_id""", {"d": date})])
+    h = snapshot_frame("holdings", pids, date, decode_effective(h_rows, pids, date), False, "quantity", True)
     keys = np.unique(h.asset_key.to_numpy())
-    day = np.array([np.datetime64(date, "D")])
-    px = daily_matrix(con, keys, day, "prices", "close")[0]
-    # Attributes of the held keys only, as arrays (one list parameter, no registered frame, no pandas round trip).
-    res = con.execute("""
-        SELECT a.asset_key, a.asset_id, a.asset_class, a.beta, a.index_id, a.sector, b.rating,
-               date_diff('day', $d::DATE, b.maturity_date) / 365.0 AS maturity_years
-          FROM assets a LEFT JOIN bonds b ON b.asset_id = a.asset_id
-         WHERE a.asset_key IN (SELECT unnest($k))""", {"d": date, "k": keys.tolist()}).fetchnumpy()
-    at = key_positions(np.asarray(res["asset_key"], dtype=np.int64), keys)
-    pos = pd.DataFrame({c: (np.ma.filled(res[c].astype(float), np.nan) if c in ("beta", "maturity_years")
-                            else np.asarray(np.ma.filled(res[c].astype(object), None), dtype=object))[at]
-                        for c in ("asset_id", "asset_class", "beta", "index_id", "sector", "rating", "maturity_years")})
+    pday, pfull, plo = decode_daily(px_t, ["close"])
+    px = select_keys(pfull["close"], keys, plo) if len(pday) else np.full((1, len(keys)), np.nan)
+    px = check_complete(con, px, keys, np.array([np.datetime64(date, "D")]), "prices", "close")[0]
+    # Attributes of the held keys only, as arrays (no pandas round trip for the other assets).
+    all_keys = np.asarray(at_t.column("asset_key").to_numpy(zero_copy_only=False), dtype=np.int64)
+    at = key_positions(all_keys, keys)
+    take = pa.array(at, type=pa.int64())
+
+    def col(name, numeric=False):
+        c = at_t.column(name).take(take)
+        if numeric:
+            return np.asarray(c.to_numpy(zero_copy_only=False), dtype=float)  # NULL -> NaN
+        return np.asarray(c.to_pylist(), dtype=object)
+
+    pos = pd.DataFrame({"asset_id": col("asset_id"), "asset_class": col("asset_class"), "beta": col("beta", True),
+                        "index_id": col("index_id"), "sector": col("sector"), "rating": col("rating"),
+                        "maturity_years": col("maturity_years", True)})
     bonds = (pos.asset_class == "bond").to_numpy()
     for c in ("mod_duration", "spread_duration", "convexity"):
         pos[c] = np.nan
     if bonds.any():
         # Bond analytics on the day from the packed copy; a held bond without them is an error.
         bk = keys[bonds]
-        _, full, lo = read_daily(con, "bond_analytics", ["mod_duration", "spread_duration", "convexity"],
-                                 start=date, end=date)
+        _, full, lo = decode_daily(ba_t, ["mod_duration", "spread_duration", "convexity"])
         for c in ("mod_duration", "spread_duration", "convexity"):
             v = select_keys(full[c], bk, lo)[0] if len(full[c]) else np.full(len(bk), np.nan)
             pos.loc[bonds, c] = v
         if pos.loc[bonds, "mod_duration"].isna().any():
             bad = np.flatnonzero(bonds & pos.mod_duration.isna().to_numpy())[0]
             raise ValueError(f"bond_analytics: no analytics for held bond {pos.asset_id.iloc[bad]!r} on {date}")
-    scen = scenarios_from_rows(con.sql("SELECT * FROM stress_scenarios").df())
+    scen = scenarios_from_rows(sc_t.select(["scenario_id", "factor_type", "factor_key", "shock"]).to_pandas())
     if not scen:
         raise ValueError("stress_scenarios: no scenarios defined")
     shared = {"asset_ids": pos.asset_id.to_numpy(dtype=object), "scenario_names": [s.name for s in scen],
               "scenario_returns": position_returns(pos, scen)}
-    days, r = daily_window(con, keys, date, params["window"], "asset_returns", ["ret"])
-    shared["returns"] = r["ret"]
+    days, full_r, rlo = decode_daily(ret_t, ["ret"])
+    if len(days) < params["window"]:
+        raise ValueError(f"--window: needs {params['window']} trading days up to {date}, the database has {len(days)}")
+    shared["returns"] = check_complete(con, select_keys(full_r["ret"], keys, rlo), keys, days, "asset_returns", "ret")
     shared["days"] = days
     mv = dense_positions(h, len(pids), keys) * px[:, None]
     out, k = [], 0

@@ -5,8 +5,8 @@ import numpy as np
 import pyarrow as pa
 
 from risk.backtest import basel_zone, christoffersen, kupiec
-from risk.jobs.common import check_complete, grid_results, key_positions, scatter_add, select_keys, snapshot_frame, window_first
-from risk.packed_reads import choose_snapshots, daily_part, decode_daily, decode_snapshots, index_part, rows_part, run_parts
+from risk.jobs.common import check_complete, grid_results, key_positions, scatter_add, select_keys, snapshot_arrays, window_first
+from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.var import value_at_risk
 
 KINDS = ("equity", "bond", "mixed")
@@ -34,14 +34,13 @@ def load(con, date, chunks, params):
     first = params.get("_window_start") or window_first(con, date, n_days)
     if first is None:
         raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
-    # Two statements: the holdings index, the window's returns and the as-of closes (a trading day with
-    # returns) together, then the chosen holdings snapshots (packed_reads).
-    idx, ret_t, px_t = run_parts(con, [index_part("holdings"), daily_part("asset_returns", ["ret"], first, date),
-                                       daily_part("prices", ["close"], date, date)])
-    pick = choose_snapshots(idx, pids, date, date)
-    [rows] = run_parts(con, [rows_part("holdings", pick[0])])
-    h = snapshot_frame("holdings", pids, date, decode_snapshots(rows, pick), False, "quantity", True)
-    keys = np.unique(h.asset_key.to_numpy())
+    # One statement: the holdings snapshots in effect on the date (the packs' next_date range test), the window's
+    # returns and the as-of closes (a trading day with returns), as parts of one UNION ALL BY NAME (packed_reads).
+    rows, ret_t, px_t = run_parts(con, [effective_part("holdings", date, date, pids),
+                                        daily_part("asset_returns", ["ret"], first, date),
+                                        daily_part("prices", ["close"], date, date)])
+    p_idx, _, h_key, h_qty = snapshot_arrays("holdings", pids, date, decode_effective(rows, pids, date), True)
+    keys = np.unique(h_key)
     days, r, lo = decode_daily(ret_t, ["ret"])
     pday, px, plo = decode_daily(px_t, ["close"])
     if len(days) < n_days:
@@ -49,9 +48,8 @@ def load(con, date, chunks, params):
     r = check_complete(con, select_keys(r["ret"], keys, lo), keys, days, "asset_returns", "ret")
     px = select_keys(px["close"], keys, plo) if len(pday) else np.full((1, len(keys)), np.nan)
     px = check_complete(con, px, keys, days[-1:], "prices", "close")[0]
-    a_idx = key_positions(keys, h.asset_key.to_numpy())
-    p_idx = h.p_idx.to_numpy()
-    mv = h.quantity.to_numpy(dtype=float) * px[a_idx]
+    a_idx = key_positions(keys, h_key)
+    mv = h_qty * px[a_idx]
     nav = np.bincount(p_idx, weights=mv, minlength=len(pids))
     bad = nav <= 0
     if bad.any():
