@@ -8,6 +8,10 @@
 * group "fusion": grid search on the 0.05 simplex (three models, and the
   default three models + persistence) against scipy's LP solver on the
   three models' validation data (the LP gives the continuous optimum).
+* group "fusion-level": the default search, the 0.05 grid of four
+  candidates with each point's Acc-optimal level (a weighted median),
+  against scipy's LP for non-negative weights of any sum (the continuous
+  optimum of the same problem).
 * group "evaluate-quick": a quick demo evaluation, all three models against
   ARIMA alone (the source's simplest single model). The full results table
   and its wall time come from ``foreland forecast report``.
@@ -103,6 +107,37 @@ def test_fusion_lp_peer(benchmark):
                     A_eq=np.r_[np.ones(m), np.zeros(n)][None, :], b_eq=[1.0], bounds=[(0, None)] * (m + n), method="highs")
 
     benchmark.pedantic(lp, rounds=3, iterations=1)
+
+
+def _four():
+    preds, truth = _fusion_data()
+    return np.concatenate([preds, truth[None] * np.exp(np.random.default_rng(2).normal(0, 0.3, truth.shape))[None]]), truth
+
+
+def _lp_nonneg(P, t):
+    from scipy.optimize import linprog
+
+    m, n = P.shape
+    A = np.block([[P.T / t[:, None], -np.eye(n)], [-P.T / t[:, None], -np.eye(n)]])
+    return linprog(np.r_[np.zeros(m), np.ones(n) / n], A_ub=A, b_ub=np.r_[np.ones(n), -np.ones(n)],
+                   bounds=[(0, None)] * (m + n), method="highs").fun
+
+
+@pytest.mark.benchmark(group="fusion-level")
+def test_fusion_grid_free_scale(benchmark):
+    # the default fusion: 1,771 grid points of four candidates, each with its Acc-optimal level
+    four, truth = _four()
+    w, obj = benchmark.pedantic(lambda: grid_search_weights(four, truth, 0.05, free_scale=True), rounds=3, iterations=1)
+    lp = np.array([_lp_nonneg(four[:, :, h], truth[:, h]) for h in range(5)])
+    assert np.all(lp <= obj + 1e-9) and np.all(obj - lp < 0.005)
+    benchmark.extra_info["gap_to_lp"] = float(np.max(obj - lp))
+
+
+@pytest.mark.benchmark(group="fusion-level")
+def test_fusion_lp_nonneg_peer(benchmark):
+    # the continuous optimum over non-negative weights of any sum, by scipy's HiGHS
+    four, truth = _four()
+    benchmark.pedantic(lambda: [_lp_nonneg(four[:, :, h], truth[:, h]) for h in range(5)], rounds=3, iterations=1)
 
 
 QUICK = DEMO_CONFIG.with_(folds=1, epochs=10)

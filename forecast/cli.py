@@ -33,6 +33,8 @@ def _add_config(p: argparse.ArgumentParser) -> None:
     p.add_argument("--val-blocks", type=int, default=d.val_blocks,
                    help="validation windows from successive rolling origins pooled for the fusion weights")
     p.add_argument("--no-fuse-persistence", action="store_true", help="leave persistence out of the fusion candidates")
+    p.add_argument("--no-fusion-scale", action="store_true",
+                   help="fusion weights on the simplex (sum one) instead of with their Acc-optimal level")
     p.add_argument("--skip-folds", type=int, default=d.skip_folds,
                    help="leave out the most recent test windows (development runs that never see them)")
 
@@ -46,6 +48,7 @@ def _config(args, data: str):
                           folds=args.folds, train_days=args.train_days, epochs=args.epochs, hidden=args.hidden,
                           step=args.step, seed=args.seed, threads=args.threads, refit=args.refit,
                           val_blocks=args.val_blocks, fuse_persistence=not args.no_fuse_persistence,
+                          fusion_scale=not args.no_fusion_scale,
                           skip_folds=args.skip_folds)
 
 
@@ -133,8 +136,9 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     r.add_argument("--out", help="write the Markdown report here")
     r.add_argument("--quick", action="store_true", help="smaller run (fewer epochs, one fold)")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--skip-folds", type=int, default=0,
-                   help="development run on earlier test windows, leaving the report's own windows untouched")
+    r.add_argument("--development", action="store_true",
+                   help="run on the development folds (earlier test windows), leaving the report's own windows untouched")
+    r.add_argument("--datasets", default="demo,sp500", help="comma-separated subset of demo,sp500")
     return ap
 
 
@@ -256,7 +260,8 @@ def _explain(args) -> int:
 def _report(args) -> int:
     from .benchmark import results_report
 
-    text = results_report(quick=args.quick, seed=args.seed, skip_folds=args.skip_folds)
+    datasets = tuple(d.strip() for d in args.datasets.split(",") if d.strip())
+    text = results_report(quick=args.quick, seed=args.seed, development=args.development, datasets=datasets)
     print(text)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")

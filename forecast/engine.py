@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .features import Features, build_features
-from .fusion import fuse, grid_search_weights
+from .fusion import best_scale, fuse, grid_search_weights
 from .metrics import acc, mape
 from .model_arima import arima_forecast
 from .model_svr import SVRForecaster
@@ -42,6 +42,8 @@ class Config:
     refit: bool = False
     val_blocks: int = 2  # validation windows from successive rolling origins, pooled to fit the fusion weights
     fuse_persistence: bool = True  # persistence is a fusion candidate: fused is never worse than it on validation
+    # each grid point also gets its Acc-optimal level (non-negative weights of any sum), see fusion.py
+    fusion_scale: bool = True
     skip_folds: int = 0  # development runs: leave out the most recent test windows (docs/forecast.md, Results)
 
     def check(self) -> "Config":
@@ -209,13 +211,16 @@ def fit_models(ds: Dataset, train_rows: np.ndarray, val_rows: np.ndarray, cfg: C
     stack, actual = np.concatenate(stacks, axis=1), np.concatenate(actuals)
     W, obj = [], []
     for k in range(len(feat.targets)):
-        w, o = grid_search_weights(stack[:, :, k, :], actual[:, k, :], step=cfg.step)
+        w, o = grid_search_weights(stack[:, :, k, :], actual[:, k, :], step=cfg.step, free_scale=cfg.fusion_scale)
         W.append(w)
         obj.append(o)
     tr.weights, tr.val_objective = np.stack(W), np.stack(obj)
+    # each candidate alone with its own Acc-optimal level: a diagnostic of how much of the fusion gain is the level
+    own_scale = np.array([[best_scale(stack[:, :, k, h], actual[:, k, h])[0] for h in range(HORIZON)]
+                       for k in range(len(feat.targets))])
     # a sample of training inputs: LIME perturbs around an instance using these feature distributions
     bg = train_rows[np.random.default_rng(cfg.seed).permutation(len(train_rows))[:500]]
-    tr.info = {"n_train": int(len(train_rows)), "n_val": int(n_val), "val_blocks": len(blocks),
+    tr.info = {"n_train": int(len(train_rows)), "n_val": int(n_val), "val_blocks": len(blocks), "own_scale": own_scale,
                "lime_background": (feat.X[bg].copy(), feat.future[bg].copy())}
     if cfg.refit and any(m in cfg.models for m in ("svr", "seq2seq")):
         # same training length in days, moved forward over the validation window; Seq2Seq for its best epoch count
@@ -310,6 +315,7 @@ class Evaluation:
     models: tuple[str, ...]
     notes: list[str]
     candidates: tuple[str, ...] = ()  # the order of the fusion weights' last axis
+    own_scale: dict = field(default_factory=dict)  # fold -> (n_targets, 5, n_candidates): each candidate's own level
 
 
 def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, progress_bar=None) -> Evaluation:
@@ -317,7 +323,7 @@ def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, pr
     cfg.check()
     ds = make_dataset(panel, calendar, cfg)
     feat = ds.feat
-    records, forecasts, weights = [], {}, {}
+    records, forecasts, weights, own_scale = [], {}, {}, {}
     splits = [fold_windows(ds, cfg, fold) for fold in range(cfg.folds)]  # fail on bad settings before any training
     for fold, (blocks, te_rows) in enumerate(splits):
         if len(te_rows) == 0:
@@ -329,6 +335,7 @@ def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, pr
         actual = feat.ahead[te_rows]
         forecasts[fold] = {"rows": te_rows, "actual": actual, **preds}
         weights[fold] = tr.weights
+        own_scale[fold] = tr.info["own_scale"]
         sub = feat.panel.iloc[te_rows]
         for name, p in preds.items():
             for k, t in enumerate(feat.targets):
@@ -340,7 +347,7 @@ def evaluate(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, pr
         if progress_bar is not None:
             progress_bar.update(1)
     return Evaluation(pd.concat(records, ignore_index=True), forecasts, weights, feat.targets, cfg.models, feat.notes,
-                      cfg.candidates)
+                      cfg.candidates, own_scale)
 
 
 def train_final(panel: pd.DataFrame, calendar: pd.DataFrame | None, cfg: Config, progress_bar=None) -> Trained:

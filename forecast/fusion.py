@@ -1,4 +1,14 @@
-"""Per-target, per-horizon fusion weights found by grid search on the probability simplex."""
+"""Per-target, per-horizon fusion weights found by grid search on the probability simplex.
+
+Optionally (``free_scale``) each grid point's combination also gets the
+multiplicative level c >= 0 that is optimal for the scored metric: the
+minimiser of sum |c F_i - T_i| / T_i = sum (F_i / T_i) |c - T_i / F_i| is the
+weighted median of T_i / F_i with weights F_i / T_i. The search over the grid
+with that exact level is the search over non-negative weights of any sum
+(the grid fixes the mix, the level the sum). Why it matters: the models
+forecast in log space, i.e. a conditional median, while the relative error
+|P - T| / T is minimised by the 1/T-weighted median, which lies below it.
+"""
 from __future__ import annotations
 
 import itertools
@@ -23,11 +33,33 @@ def relative_error(weights: np.ndarray, preds: np.ndarray, actual: np.ndarray) -
     return np.mean(np.abs(fused - actual[None, :]) / actual[None, :], axis=1)
 
 
-def grid_search_weights(preds: np.ndarray, actual: np.ndarray, step: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def best_scale(fused: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``fused`` (g, n): the level c >= 0 minimising mean |c F - T| / T, and that minimum.
+
+    The weighted median of T / F with weights F / T; cases with F = 0 score 1
+    whatever c is. A row that is zero everywhere keeps c = 1.
+    """
+    F = np.atleast_2d(np.asarray(fused, dtype=float))
+    T = np.asarray(actual, dtype=float)
+    pos = F > 0
+    r = np.where(pos, T[None, :] / np.where(pos, F, 1.0), np.inf)
+    w = np.where(pos, F / T[None, :], 0.0)
+    order = np.argsort(r, axis=1)  # ties share one value of r, so any order gives the same median
+    rs, cw = np.take_along_axis(r, order, axis=1), np.cumsum(np.take_along_axis(w, order, axis=1), axis=1)
+    k = np.argmax(cw >= 0.5 * cw[:, -1:], axis=1)
+    c = np.where(cw[:, -1] > 0, rs[np.arange(len(F)), k], 1.0)
+    err = np.mean(np.abs(c[:, None] * F - T[None, :]) / T[None, :], axis=1)
+    return c, err
+
+
+def grid_search_weights(preds: np.ndarray, actual: np.ndarray, step: float = 0.05,
+                        free_scale: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Weights minimising the validation mean relative error per horizon (the Acc term of that horizon).
 
     preds: (n_models, n, H) forecasts in levels, actual: (n, H) > 0.
     Returns (weights (H, n_models), objective (H,)). Ties go to the first grid point.
+    With ``free_scale`` every grid point is multiplied by its optimal level
+    (``best_scale``), so the weights are >= 0 but need not sum to one.
     """
     preds = np.asarray(preds, dtype=float)
     actual = np.asarray(actual, dtype=float)
@@ -42,9 +74,14 @@ def grid_search_weights(preds: np.ndarray, actual: np.ndarray, step: float = 0.0
     w = np.empty((H, preds.shape[0]))
     obj = np.empty(H)
     for h in range(H):
-        err = relative_error(grid, preds[:, :, h], actual[:, h])
+        if free_scale:
+            # chunks keep the (points x cases) sort small on large validation sets
+            parts = [best_scale(grid[i:i + 256] @ preds[:, :, h], actual[:, h]) for i in range(0, len(grid), 256)]
+            c, err = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        else:
+            c, err = np.ones(len(grid)), relative_error(grid, preds[:, :, h], actual[:, h])
         j = int(np.argmin(err))
-        w[h], obj[h] = grid[j], err[j]
+        w[h], obj[h] = grid[j] * c[j], err[j]
     return w, obj
 
 

@@ -57,6 +57,37 @@ def win_shares(ev: Evaluation) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def own_level_table(ev: Evaluation) -> pd.DataFrame:
+    """Per target: test Acc of each fusion candidate alone times its own validation-fitted level, next to fused.
+
+    A diagnostic, not a model of the source: it shows how much of the fused
+    model's gain comes from the level (calibration to the metric) rather than
+    from combining models.
+    """
+    from .metrics import acc
+
+    rows = []
+    for k, t in enumerate(ev.targets):
+        row = {"target": t}
+        for j, m in enumerate(ev.candidates):
+            accs = [acc(fc[m][:, k, :] * ev.own_scale[f][k, :, j][None, :], fc["actual"][:, k, :])
+                    for f, fc in ev.forecasts.items() if f in ev.own_scale]
+            if accs:
+                row[f"{m}+level"] = float(np.mean(np.concatenate(accs)))
+        row["fused"] = float(ev.cases[(ev.cases["target"] == t) & (ev.cases["model"] == "fused")]["acc"].mean())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fold_table(ev: Evaluation) -> pd.DataFrame:
+    """Mean Acc per fold, target and model, with whether fused beats every single model in that fold."""
+    singles = [m for m in SINGLE if m in ev.models]
+    t = ev.cases.pivot_table(index=["target", "fold"], columns="model", values="acc", aggfunc="mean").reset_index()
+    t["fused_best"] = t["fused"] > t[singles + ["persistence"]].max(axis=1)
+    t["first_origin"] = [ev.cases[(ev.cases["fold"] == f)]["date"].min().date().isoformat() for f in t["fold"]]
+    return t
+
+
 def weights_table(ev: Evaluation) -> pd.DataFrame:
     """Fusion weights per fold, target and horizon (columns in the fusion candidates' order)."""
     rows = []
@@ -87,6 +118,9 @@ def render(name: str, ev: Evaluation, seconds: float | None = None, cpu_seconds:
         cpu = f" ({cpu_seconds:.0f} s CPU)" if cpu_seconds is not None else ""
         parts += [f"Training + evaluation wall time: {seconds:.0f} s{cpu}", ""]
     parts += [to_markdown(summary_table(ev)), "", "Fused-model win shares:", "", to_markdown(win_shares(ev)), "",
+              "By fold (fused_best: fused above every single model and persistence in that fold):", "",
+              to_markdown(fold_table(ev).astype({"fused_best": str})), "",
+              "Diagnostic, each candidate alone with its own validation-fitted level:", "", to_markdown(own_level_table(ev)), "",
               "Mean Acc per product:", "", to_markdown(product_table(ev)), "",
               "Source: " + "; ".join(f"{k}: {v}" for k, v in SOURCE_FIGURES.items()), ""]
     if ev.notes:

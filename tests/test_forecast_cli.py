@@ -42,7 +42,7 @@ def test_evaluate_writes_tables_and_plots(market, capsys):
     assert main(["forecast", "evaluate", str(d / "m.parquet"), "--calendar", str(d / "cal.csv"), "--models", "arima,svr",
                  "--test-days", "10", "--out-dir", str(out_dir), *SMALL_ARGS]) == 0
     text = capsys.readouterr().out
-    assert "beats_all_singles" in text and "acc_lo" in text
+    assert "beats_all_singles" in text and "acc_lo" in text and "fused_best" in text and "arima+level" in text
     cases = pd.read_csv(out_dir / "cases.csv")
     assert set(cases["model"]) == {"arima", "svr", "fused", "persistence"}
     assert len(list(out_dir.glob("forecast_*.png"))) == 4
@@ -55,6 +55,7 @@ def test_evaluate_writes_tables_and_plots(market, capsys):
     (["forecast", "evaluate", "demo", "--val-blocks", "0"], "val_blocks: must be >= 1"),
     (["forecast", "evaluate", "demo", "--skip-folds", "-1"], "skip_folds: must be >= 0"),
     (["forecast", "evaluate", "demo", "--skip-folds", "30"], "not enough history"),
+    (["forecast", "report", "--datasets", "demo,nyse"], "datasets: choose from demo, sp500"),
 ])
 def test_bad_input_one_line_exit_2(argv, needle, capsys):
     assert main(argv) == 2

@@ -66,7 +66,9 @@ def test_fused_is_weights_applied_and_persistence_by_hand(evaluation):
     assert ev.candidates == SMALL.models + ("persistence",)
     for fold, fc in ev.forecasts.items():
         w = ev.weights[fold]
-        assert np.allclose(w.sum(axis=2), 1.0) and (w >= 0).all()
+        # with the fusion level (the default) weights are >= 0 of any sum; on the simplex they sum to one
+        assert (w >= 0).all() and (w.sum(axis=2) > 0).all()
+        assert SMALL.fusion_scale or np.allclose(w.sum(axis=2), 1.0)
         for k in range(len(ev.targets)):
             manual = sum(w[k, :, j][None, :] * fc[m][:, k, :] for j, m in enumerate(ev.candidates))
             np.testing.assert_allclose(fc["fused"][:, k, :], manual)
@@ -109,14 +111,15 @@ def test_config_rejects_bad_fields():
         evaluate(panel, cal, SMALL.with_(folds=20))
 
 
-def test_weights_fit_on_pooled_validation_blocks_with_persistence():
+@pytest.mark.parametrize("scale", [True, False])
+def test_weights_fit_on_pooled_validation_blocks_with_persistence(scale):
     from forecast.engine import _blocks, _day_index, fit_models, predict_models
     from forecast.fusion import grid_search_weights, relative_error
 
     panel, cal = small_market()
     # ARIMA and persistence forecast from data up to each origin only, so the pooled validation forecasts
     # can be recomputed independently of the training blocks
-    cfg = SMALL.with_(models=("arima",), val_blocks=2)
+    cfg = SMALL.with_(models=("arima",), val_blocks=2, fusion_scale=scale)
     ds = make_dataset(panel, cal, cfg)
     blocks = _blocks(ds, cfg, int(_day_index(ds).max()) - 5, "val_days")
     tr = fit_models(ds, blocks[0][0], blocks[0][1], cfg, earlier=blocks[1:])
@@ -126,10 +129,15 @@ def test_weights_fit_on_pooled_validation_blocks_with_persistence():
     preds = predict_models(tr, ds, rows)
     stack = np.stack([preds["arima"], preds["persistence"]])
     for k in range(len(ds.feat.targets)):
-        w, obj = grid_search_weights(stack[:, :, k, :], ds.feat.ahead[rows, k, :], step=cfg.step)
+        w, obj = grid_search_weights(stack[:, :, k, :], ds.feat.ahead[rows, k, :], step=cfg.step, free_scale=scale)
         np.testing.assert_allclose(tr.weights[k], w)
+        assert scale or np.allclose(w.sum(axis=1), 1.0)
         np.testing.assert_allclose(tr.val_objective[k], obj)
         for h in range(5):
             # persistence is a candidate, so the fused model is never worse than it (or ARIMA) on validation
             for j in range(2):
                 assert obj[h] <= relative_error(np.eye(2)[j:j + 1], stack[:, :, k, h], ds.feat.ahead[rows, k, h])[0] + 1e-12
+                # the diagnostic level of each candidate alone beats every level on a fine grid (plain loop)
+                P, T = stack[j, :, k, h], ds.feat.ahead[rows, k, h]
+                own = np.mean(np.abs(tr.info["own_scale"][k, h, j] * P - T) / T)
+                assert own <= min(np.mean(np.abs(c * P - T) / T) for c in np.linspace(0.5, 1.5, 1001)) + 1e-12

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from forecast.fusion import fuse, grid_search_weights, relative_error, simplex_grid
+from forecast.fusion import best_scale, fuse, grid_search_weights, relative_error, simplex_grid
 
 
 def test_simplex_grid():
@@ -65,3 +65,47 @@ def test_grid_search_rejects_bad_input():
         grid_search_weights(np.ones((3, 4, 5)), np.zeros((4, 5)))
     with pytest.raises(ValueError, match="preds"):
         grid_search_weights(np.ones((3, 4, 5)), np.ones((5, 5)))
+
+
+def _lp_nonneg_optimum(P, t):
+    """Continuous minimum of mean |w.P - t| / t over w >= 0 of any sum (linear programme, independent method)."""
+    m, n = P.shape
+    c = np.r_[np.zeros(m), np.ones(n) / n]
+    A = np.block([[P.T / t[:, None], -np.eye(n)], [-P.T / t[:, None], -np.eye(n)]])
+    b = np.r_[np.ones(n), -np.ones(n)]
+    res = linprog(c, A_ub=A, b_ub=b, bounds=[(0, None)] * (m + n), method="highs")
+    assert res.success
+    return res.fun
+
+
+def test_best_scale_is_the_minimiser():
+    rng = np.random.default_rng(3)
+    truth = rng.lognormal(7, 0.5, 300)
+    F = np.stack([truth * np.exp(rng.normal(b, 0.3, 300)) for b in (0.2, -0.1, 0.0)])
+    F[2, :7] = 0.0  # zero forecasts score 1 whatever the level
+    c, err = best_scale(F, truth)
+    for g in range(3):
+        # brute force over a fine grid of levels, by a plain loop
+        levels = np.linspace(0.3, 2.0, 3401)
+        errs = [np.mean(np.abs(s * F[g] - truth) / truth) for s in levels]
+        assert err[g] <= min(errs) + 1e-12
+        assert err[g] == pytest.approx(np.mean(np.abs(c[g] * F[g] - truth) / truth), rel=1e-12)
+        assert abs(c[g] - levels[int(np.argmin(errs))]) < 2e-3
+    # an upward-biased forecast is scaled down, a downward-biased one up
+    assert c[0] < 1 < c[1]
+    assert best_scale(np.zeros((1, 5)), np.ones(5))[0][0] == 1.0
+
+
+def test_free_scale_search_is_optimal_over_nonnegative_weights():
+    rng = np.random.default_rng(4)
+    n, H = 150, 5
+    truth = rng.lognormal(6, 0.4, (n, H))
+    preds = np.stack([truth * np.exp(rng.normal(b, s, (n, H))) for b, s in ((0.15, 0.3), (0.1, 0.2), (0.05, 0.4))])
+    w, obj = grid_search_weights(preds, truth, step=0.05, free_scale=True)
+    w1, obj1 = grid_search_weights(preds, truth, step=0.05)
+    assert (w >= 0).all() and np.all(obj <= obj1 + 1e-12)  # the simplex is the special case c = 1
+    assert np.all(w.sum(axis=1) < 1)  # every model is biased up, so the level comes down
+    for h in range(H):
+        assert obj[h] == pytest.approx(relative_error(w[h:h + 1], preds[:, :, h], truth[:, h])[0], rel=1e-12)
+        lp = _lp_nonneg_optimum(preds[:, :, h], truth[:, h])
+        assert lp <= obj[h] + 1e-9 and obj[h] - lp < 0.005
