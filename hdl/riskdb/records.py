@@ -5,7 +5,7 @@ from amaranth.hdl import Value
 
 from kernels import riskgate_tables as T
 
-__all__ = ["RowLayout"]
+__all__ = ["RowLayout", "SubLayout"]
 
 
 class RowLayout:
@@ -37,6 +37,31 @@ class RowLayout:
             base = w * self.rec_bits
             out = Mux(way == w, row[base + lsb:base + lsb + bits], out)
         return out
+
+
+class SubLayout(RowLayout):
+    """A narrow copy of a table's rows holding only some fields of every way (packed in ``fields`` order)."""
+
+    def __init__(self, table: str, ways: int, fields: tuple[str, ...]) -> None:
+        full = T.field_offsets(table)
+        for f in fields:
+            if f not in full:
+                raise KeyError(f"{table} has no field {f}")
+        self.table = table
+        self.ways = ways
+        self._off = {}
+        lsb = 0
+        for f in fields:
+            self._off[f] = (lsb, full[f][1])
+            lsb += full[f][1]
+        self.rec_bits = lsb
+        self.row_bits = ways * lsb
+
+    def pack(self, full: RowLayout, row: Value) -> Value:
+        """The narrow row of the full bucket row ``row`` (laid out by ``full``)."""
+        from amaranth.hdl import Cat
+
+        return Cat(*(full.f(row, w, f) for w in range(self.ways) for f in self._off))
 
 
 class RowUpdate:
