@@ -155,7 +155,7 @@ class RiskGate:
             if self.backend == "cpu":
                 from host.riskgate_codec import FastPath
 
-                self._single = FastPath(gate)  # C call into the kernel, no Numba dispatch
+                self._single = FastPath(gate.fast_path_arrays())  # C call into the kernel, no Numba dispatch
             else:
                 from host.riskgate_codec import SingleMessage
 

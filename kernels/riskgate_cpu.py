@@ -15,7 +15,7 @@ from kernels import riskgate_numba as K
 from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
 
-LOADED_ORDER_DAY = (1 << 61) - 1  # day tag of orders carried over by load(): "an earlier day", never today
+LOADED_ORDER_DAY = (1 << (K.TAG_BITS - 2)) - 1  # day tag of orders carried over by load(): never today
 N_CODES = 1_000_000  # 6-digit codes: the CPU's direct-address index covers them all
 
 
@@ -62,7 +62,7 @@ class CpuGate:
         self.a_data = K.aligned_zeros((na, K.A_FIELDS), np.int64)
         self.p_kc = K.aligned_zeros((npn, 2), np.uint64)
         self.p_data = K.aligned_zeros((npn, K.P_FIELDS), np.int64)
-        self.o_kt = K.aligned_zeros((no, 2), np.uint64)
+        self.o_ft = K.aligned_zeros((no,), np.uint64)  # fingerprint | day | state (riskgate_numba)
         self.o_data = K.aligned_zeros((no, K.O_FIELDS), np.int64)
         self.day = np.zeros(1, dtype=np.int64)
         self.hints = np.zeros(K.HINT_SIZE, dtype=np.int64)  # kernel scratch: pipeline ring and filters
@@ -85,7 +85,7 @@ class CpuGate:
         a_rows = np.zeros((len(a_ids), K.A_FIELDS), dtype=np.int64)
         for j, c in enumerate(a_cols):
             a_rows[:, j] = np.asarray(accounts[c], dtype=np.int64)
-        bad = _insert_accounts(self.a_kt, self.a_data, self.ways, a_ids, a_rows)
+        bad = _insert_accounts(self.a_kt.reshape(-1), self.a_data, self.ways, a_ids, a_rows)
         if bad >= 0:
             raise TableFullError("accounts", f"accounts: table full: account {int(a_ids[bad])} finds no free way "
                                  f"in its bucket ({len(self.a_kt) // self.ways} buckets x {self.ways} ways)")
@@ -95,7 +95,7 @@ class CpuGate:
         for j, c in enumerate(("available", "frozen", "pending")):
             p_rows[:, j] = np.asarray(positions[c], dtype=np.int64)
         p_rows[:, K.P_DAY] = self.day[0]
-        bad = _insert_positions(self.p_kc, self.p_data, self.ways, p_acc, p_code, p_rows)
+        bad = _insert_positions(self.p_kc.reshape(-1), self.p_data, self.ways, p_acc, p_code, p_rows)
         if bad >= 0:
             raise TableFullError("positions", f"positions: table full: position ({int(p_acc[bad])}, "
                                  f"{int(p_code[bad]):06d}) finds no free way in its bucket "
@@ -105,25 +105,27 @@ class CpuGate:
 
     def _load_orders(self, orders: Mapping[str, np.ndarray]) -> None:
         ids = np.asarray(orders["order_id"], dtype=np.uint64)
-        a_nb, p_nb, o_nb = len(self.a_kt) // self.ways, len(self.p_kc) // self.ways, len(self.o_kt) // self.ways
+        a_nb, p_nb, o_nb = len(self.a_kt) // self.ways, len(self.p_kc) // self.ways, len(self.o_ft) // self.ways
         for i in range(len(ids)):
             acc, code = np.uint64(orders["account"][i]), int(orders["code"][i])
-            a = _account_find(self.a_kt, self.ways, a_nb, acc)
+            a = _account_find(self.a_kt.reshape(-1), self.ways, a_nb, acc)
             if a < 0:
                 raise ValueError(f"orders: order {int(ids[i])} refers to account {int(acc)} not in accounts")
             if self.i_index[code] < 0:
                 raise ValueError(f"orders: order {int(ids[i])} refers to code {code:06d} not in instruments")
-            p, _ = _position_scan(self.p_kc, self.ways, p_nb, acc, code)
+            p, _ = _position_scan(self.p_kc.reshape(-1), self.ways, p_nb, acc, code)
             if p < 0:
                 raise ValueError(f"orders: order {int(ids[i])} needs a positions row ({int(acc)}, {code:06d})")
-            s, free = _order_scan(self.o_kt, self.ways, o_nb, ids[i], int(self.day[0]))
+            s, free = _order_scan(self.o_ft, self.o_data.reshape(-1), self.ways, o_nb, ids[i], int(self.day[0]))
             if s >= 0:
                 raise ValueError(f"orders.order_id: {int(ids[i])} appears twice")
             if free < 0:
                 raise TableFullError("orders", f"orders: table full: order_id {int(ids[i])} finds no free way "
                                      f"in its bucket ({o_nb} buckets x {self.ways} ways)")
             # opened before the gate started: a day number that is never today
-            self.o_kt[free] = (ids[i], (np.uint64(LOADED_ORDER_DAY) << np.uint64(2)) | np.uint64(K.O_OPEN_STATE))
+            self.o_ft[free] = ((np.uint64(_order_fp(ids[i])) << np.uint64(K.TAG_BITS))
+                               | (np.uint64(LOADED_ORDER_DAY) << np.uint64(2)) | np.uint64(K.O_OPEN_STATE))
+            self.o_data[free, K.O_KEY] = ids[i].astype(np.int64)
             self.o_data[free, :K.O_ISLOT + 1] = (int(orders["side"][i]), int(orders["price"][i]),
                                                  int(orders["open_qty"][i]), int(orders["frozen_cash"][i]),
                                                  a, p, self.i_index[code])
@@ -134,13 +136,13 @@ class CpuGate:
         if msgs.dtype != S.MESSAGE_DTYPE:
             raise ValueError(f"messages: dtype must be riskgate_spec.MESSAGE_DTYPE, got {msgs.dtype}")
         out = np.zeros(len(msgs), dtype=S.DECISION_DTYPE)
+        words = np.ascontiguousarray(msgs).view(np.uint64)  # six words a message (riskgate_numba "messages")
         K.process_batch(
-            msgs["type"], msgs["side"], msgs["code"], msgs["account"], msgs["order_id"], msgs["price"],
-            msgs["qty"], msgs["ts_us"], out["accepted"], out["reason"],
-            self.i_index, self.i_data,
-            self.a_kt, self.a_data, self.ways,
-            self.p_kc, self.p_data, self.ways,
-            self.o_kt, self.o_data, self.ways,
+            words, out.view(np.uint8),
+            self.i_index, self.i_data.reshape(-1),
+            self.a_kt.reshape(-1), self.a_data.reshape(-1), self.ways,
+            self.p_kc.reshape(-1), self.p_data.reshape(-1), self.ways,
+            self.o_ft, self.o_data.reshape(-1), self.ways,
             self.day, self.hints,
         )
         return out
@@ -148,7 +150,7 @@ class CpuGate:
     # -------------------------------------------------------------- snapshot
     def snapshot(self) -> dict[str, pd.DataFrame]:
         """Tables as DataFrames sorted by key, columns as ``SNAPSHOT_COLUMNS`` (positions normalised)."""
-        K.normalise_all(self.p_kc, self.p_data, self.day[0])
+        K.normalise_all(self.p_kc.reshape(-1), self.p_data.reshape(-1), self.day[0])
         ua = np.flatnonzero(self.a_kt[:, 1])
         acc = pd.DataFrame({"account": self.a_kt[ua, 0]})
         names = ("status", "cash", "cash_frozen", "max_order_qty", "max_order_value", "max_orders_per_window",
@@ -159,10 +161,11 @@ class CpuGate:
         pos = pd.DataFrame({"account": self.p_kc[up, 0], "code": (self.p_kc[up, 1] - np.uint64(1)).astype(np.int64),
                             "available": self.p_data[up, K.P_AVAIL], "frozen": self.p_data[up, K.P_FROZEN],
                             "pending": self.p_data[up, K.P_PENDING]})
-        uo = np.flatnonzero((self.o_kt[:, 1] & np.uint64(3)) == K.O_OPEN_STATE)
+        o_kt = self.o_kt
+        uo = np.flatnonzero((o_kt[:, 1] & np.uint64(3)) == K.O_OPEN_STATE)
         od = self.o_data[uo]
         ords = pd.DataFrame({
-            "order_id": self.o_kt[uo, 0], "account": self.a_kt[od[:, K.O_ASLOT], 0],
+            "order_id": o_kt[uo, 0], "account": self.a_kt[od[:, K.O_ASLOT], 0],
             "code": (self.p_kc[od[:, K.O_PSLOT], 1] - np.uint64(1)).astype(np.int64), "side": od[:, K.O_SIDE],
             "price": od[:, K.O_PRICE], "open_qty": od[:, K.O_OPEN], "frozen_cash": od[:, K.O_FCASH],
         })
@@ -174,9 +177,33 @@ class CpuGate:
 
     def used_order_ids(self) -> np.ndarray:
         """Ids marked used today (today's open orders included), sorted."""
-        tag = self.o_kt[:, 1]
+        o_kt = self.o_kt
+        tag = o_kt[:, 1]
         today = (tag >> np.uint64(2)) == np.uint64(self.day[0])
-        return np.sort(self.o_kt[today & ((tag & np.uint64(3)) != K.O_FREE), 0])
+        return np.sort(o_kt[today & ((tag & np.uint64(3)) != K.O_FREE), 0])
+
+    @property
+    def o_kt(self) -> np.ndarray:
+        """Orders as (id, tag) pairs per slot, tag = day << 2 | state (a copy: readers' canonical view)."""
+        used = self.o_ft != 0
+        out = np.zeros((len(self.o_ft), 2), dtype=np.uint64)
+        out[used, 0] = self.o_data[used, K.O_KEY].view(np.uint64)
+        out[:, 1] = self.o_ft & np.uint64(K.TAG_MASK)
+        return out
+
+    def fast_path_arrays(self):
+        """The arrays the Cython single-message path passes to the kernel's C entry (orders: the entries)."""
+        from types import SimpleNamespace
+
+        # Every well-formed NEW writes an orders entry and its record, in a slot no one may
+        # have touched yet: fault those pages in now (rewrite one value per 4 KiB page) so
+        # that no single decision pays a (huge) page fault. The batch path does not need it.
+        for arr in (self.o_ft, self.o_data.reshape(-1)):
+            step = max(4096 // arr.itemsize, 1)
+            arr[::step] = arr[::step].copy()
+        return SimpleNamespace(i_index=self.i_index, i_data=self.i_data, a_kt=self.a_kt, a_data=self.a_data,
+                               p_kc=self.p_kc, p_data=self.p_data, o_kt=self.o_ft, o_data=self.o_data,
+                               day=self.day, ways=self.ways)
 
 
 from numba import njit  # noqa: E402
@@ -193,38 +220,45 @@ def _position_scan(p_kc, ways, nb, account, code):
 
 
 @njit(cache=True)
-def _order_scan(o_kt, ways, nb, order_id, day):
-    return K.order_scan(o_kt, ways, nb, order_id, day)
+def _order_scan(o_ft, o_data, ways, nb, order_id, day):
+    return K.order_scan(o_ft, o_data, ways, nb, order_id, day)
+
+
+@njit(cache=True)
+def _order_fp(order_id):
+    return K.order_fp(order_id)
 
 
 @njit(cache=True)
 def _insert_accounts(a_kt, a_data, ways, ids, rows):
-    nb = a_kt.shape[0] // ways
+    # a_kt: the flat (key, tag) view; a_data: the record matrix
+    nb = a_kt.shape[0] // (2 * ways)
     for i in range(ids.shape[0]):
         if K.account_find(a_kt, ways, nb, ids[i]) >= 0:
             return i  # duplicate key (validated earlier; reported like a full bucket)
         base = T.account_bucket(ids[i], nb) * ways
         s = -1
         for w in range(ways):
-            if a_kt[base + w, 1] == 0:
+            if a_kt[2 * (base + w) + 1] == 0:
                 s = base + w
                 break
         if s < 0:
             return i
-        a_kt[s, 0] = ids[i]
-        a_kt[s, 1] = 1
+        a_kt[2 * s] = ids[i]
+        a_kt[2 * s + 1] = 1
         a_data[s, :] = rows[i, :]
     return -1
 
 
 @njit(cache=True)
 def _insert_positions(p_kc, p_data, ways, accs, codes, rows):
-    nb = p_kc.shape[0] // ways
+    # p_kc: the flat (key, tag) view; p_data: the record matrix
+    nb = p_kc.shape[0] // (2 * ways)
     for i in range(accs.shape[0]):
         p, free = K.position_scan(p_kc, ways, nb, accs[i], codes[i])
         if p >= 0 or free < 0:
             return i
-        p_kc[free, 0] = accs[i]
-        p_kc[free, 1] = np.uint64(codes[i]) + np.uint64(1)
+        p_kc[2 * free] = accs[i]
+        p_kc[2 * free + 1] = np.uint64(codes[i]) + np.uint64(1)
         p_data[free, :] = rows[i, :]
     return -1

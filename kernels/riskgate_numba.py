@@ -11,7 +11,8 @@ rows are (key, tag) pairs, so one bucket's W ways are one contiguous scan,
 and an int64 record matrix. Speed comes from a software pipeline over the
 batch (probes and prefetches a few messages ahead, reused by the decision)
 and branch-free bucket probes; see "software pipeline" below. Tags: accounts 1 =
-used; positions store ``code + 1`` (0 = empty); orders ``day << 2 | state``.
+used; positions store ``code + 1`` (0 = empty); orders one uint64 entry
+``fingerprint << 40 | day << 2 | state`` (the id itself in the order record).
 Orders refer to their account, position and instrument by slot, as the
 hardware does, so CANCEL and FILL need one lookup only. EOD is lazy for
 positions: each row keeps the day of its ``pending`` and is normalised
@@ -27,7 +28,7 @@ from numba import njit
 
 from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
-from kernels.prefetch import prefetch_at, prefetch_row
+from kernels.prefetch import prefetch_row
 
 
 def _drop_stale_cache() -> None:
@@ -73,8 +74,8 @@ A_FIELDS = 9
 # positions (P_DAY: the day P_PENDING belongs to)
 P_AVAIL, P_FROZEN, P_PENDING, P_DAY = range(4)
 P_FIELDS = 4
-# orders (column 7 padding)
-O_SIDE, O_PRICE, O_OPEN, O_FCASH, O_ASLOT, O_PSLOT, O_ISLOT = range(7)
+# orders (O_KEY: the order id, whose 24-bit fingerprint is all the bucket entry holds)
+O_SIDE, O_PRICE, O_OPEN, O_FCASH, O_ASLOT, O_PSLOT, O_ISLOT, O_KEY = range(8)
 O_FIELDS = 8
 ALIGN = 128  # bytes: an adjacent-line pair
 
@@ -94,6 +95,20 @@ def aligned_zeros(shape, dtype) -> np.ndarray:
 
 # order slot states (low two bits of the tag)
 O_FREE, O_OPEN_STATE, O_CLOSED = 0, 1, 2
+# An orders bucket entry is one uint64 (``o_ft``): fingerprint << TAG_BITS | tag, tag =
+# day << 2 | state. Eight ways fit one cache line (16-byte (key, tag) pairs took two
+# lines for the ~5 used ways); the full id sits in the order record (O_KEY) and is
+# compared wherever a fingerprint matches. Days stay below 2**38 - 1 (the largest is
+# riskgate_cpu.LOADED_ORDER_DAY): 2.7e11 EOD messages.
+TAG_BITS = 40
+TAG_MASK = (1 << TAG_BITS) - 1
+FP_BITS = 24
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def order_fp(order_id):
+    """24-bit fingerprint of an order id (a second multiplicative hash of its fold, not the bucket's)."""
+    return ((T.fold64(order_id) * np.uint64(T.CODE_MUL)) & np.uint64(T.MASK32)) >> np.uint64(32 - FP_BITS)
 
 # Every kernel function below is compiled with _nrt=False: they only read and write
 # arrays the caller owns, and Numba's reference counting of array arguments (an
@@ -113,6 +128,29 @@ def fee(v: int, fee_q16: int) -> int:
     return (v >> 16) * fee_q16 + (((v & 0xFFFF) * fee_q16 + 65535) >> 16)
 
 
+FLOAT_EXACT = 2**53  # integers below this convert to float64 exactly
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def window_of(ts: int, wus: int) -> int:
+    """``ts // wus`` for 0 <= ts < 2**63, 1 <= wus, without a 64-bit integer division when ts < 2**53.
+
+    A 64-bit ``idiv`` costs 40-90 cycles on this class of Xeon and nearly every NEW
+    enters a new throttle window. Below 2**53 both operands convert exactly and the
+    correctly rounded quotient truncates to the floor; the remainder test is a guard
+    (tests/test_riskgate_cpu_host.py checks against integer division).
+    """
+    if ts >= FLOAT_EXACT:
+        return ts // wus
+    q = np.int64(np.float64(ts) / np.float64(wus))
+    r = ts - q * wus
+    if r < 0:
+        q -= 1
+    elif r >= wus:
+        q += 1
+    return q
+
+
 @njit(cache=True, inline="always", _nrt=False)
 def lot_multiple(qty: int, lot_ml: int) -> bool:
     """``qty % lot == 0`` for 0 < qty < 2**31 from the packed reciprocal ``m + (l << 40)`` (no division)."""
@@ -127,25 +165,63 @@ def lot_reciprocal(lot: int) -> int:
     return m + (l << 40)
 
 
+# ---- flat indexing -----------------------------------------------------------
+# The kernel sees every table as a flat 1-D view of its C-contiguous matrix and
+# indexes it with unsigned ``row * FIELDS + column``: the record width is then a
+# compile-time constant (a shift or lea instead of a multiply by a stride kept on
+# the stack), and an unsigned index needs none of the negative-index fixups Numba
+# emits for a signed one. Rows are never negative where these are used (unknown
+# rows are -1 and clamped to 0 before any access).
+U1 = np.uint64(1)
+U2 = np.uint64(2)
+U3 = np.uint64(3)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _ki(s, col):
+    """Flat index of column ``col`` (0 key, 1 tag) of slot ``s`` of a (key, tag) matrix."""
+    return np.uint64(s) * U2 + np.uint64(col)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _ai(a, col):
+    return np.uint64(a) * np.uint64(A_FIELDS) + np.uint64(col)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _pi(p, col):
+    return np.uint64(p) * np.uint64(P_FIELDS) + np.uint64(col)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _oi(s, col):
+    return np.uint64(s) * np.uint64(O_FIELDS) + np.uint64(col)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _ii(ins, col):
+    return np.uint64(ins) * np.uint64(I_FIELDS) + np.uint64(col)
+
+
 @njit(cache=True, _nrt=False)
-def order_scan(o_kt, ways, nb, order_id, day):
+def order_scan(o_ft, o_data, ways, nb, order_id, day):
     """One pass over ``order_id``'s bucket: (slot of its live entry or -1, lowest free way or -1).
 
     Live = open, or closed with today's day number; free = never used, or
-    closed on an earlier day.
+    closed on an earlier day. ``o_ft`` holds the entries, ``o_data`` the flat records.
     """
-    return order_probe(o_kt, T.order_bucket(order_id, nb) * ways, ways, order_id, day)
+    return order_probe(o_ft, o_data, T.order_bucket(order_id, nb) * ways, ways, order_id, day)
 
 
 @njit(cache=True, _nrt=False)
 def account_find(a_kt, ways, nb, account):
-    """Slot of ``account`` in the accounts table, or -1."""
+    """Slot of ``account`` in the accounts table (flat (key, tag) array), or -1."""
     return account_probe(a_kt, T.account_bucket(account, nb) * ways, ways, account)
 
 
 @njit(cache=True, _nrt=False)
 def position_scan(p_kc, ways, nb, account, code):
-    """(slot of position ``(account, code)`` or -1, lowest free way or -1)."""
+    """(slot of position ``(account, code)`` or -1, lowest free way or -1); ``p_kc`` flat."""
     return position_probe(p_kc, T.position_bucket(account, code, nb) * ways, ways, account, code)
 
 
@@ -155,43 +231,77 @@ def position_scan(p_kc, ways, nb, account, code):
 # mispredicted early exit costs more than comparing the line's remaining ways.
 # Only if the bucket's used prefix (see PREFIX) runs past them, a loop goes on.
 SCAN = 4  # accounts and positions: one line of (key, tag) pairs
-O_SCAN = 8  # orders: two lines (their prefix holds today's and stale ids, about 5)
+O_SCAN = 8  # orders: one line of 8-byte entries (their prefix holds today's and stale ids, about 5)
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def order_probe(o_kt, base, ways, order_id, day):
-    """(live slot of ``order_id`` or -1, lowest free way or -1) of the bucket whose first slot is ``base``."""
+def order_hint(o_ft, base, ways, fp, day):
+    """(lowest live slot whose fingerprint is ``fp`` or -1, lowest free way or -1) of the bucket at ``base``.
+
+    The free way is exact (it depends on tags only); the slot may hold another id with
+    the same fingerprint, which :func:`order_probe` rules out.
+    """
     closed_today = np.uint64((day << 2) | O_CLOSED)
-    oid = np.uint64(order_id)
+    tmask = np.uint64(TAG_MASK)
+    fpb = np.uint64(TAG_BITS)
     found = -1
     free = -1
     first = 0
     if ways >= O_SCAN:
         for k in range(O_SCAN):
             s = base + (O_SCAN - 1 - k)
-            tag = o_kt[s, 1]
-            live = ((tag & np.uint64(3)) == np.uint64(O_OPEN_STATE)) | (tag == closed_today)
-            hit = live & (o_kt[s, 0] == oid)
+            e = o_ft[np.uint64(s)]
+            live = ((e & U3) == np.uint64(O_OPEN_STATE)) | ((e & tmask) == closed_today)
+            hit = live & ((e >> fpb) == fp)
             found = s if hit else found
             free = free if live else s
-        if found >= 0 or o_kt[base + O_SCAN - 1, 1] == 0:
+        if (found >= 0 and free >= 0) or o_ft[np.uint64(base + O_SCAN - 1)] == 0:
             return found, free
         first = O_SCAN  # the used prefix goes on: rare
     for w in range(first, ways):
         s = base + w
-        tag = o_kt[s, 1]
-        if tag == 0:
+        e = o_ft[np.uint64(s)]
+        if e == 0:
             if free < 0:
                 free = s
             break  # PREFIX: every later way is unwritten too
-        live = (tag & np.uint64(3)) == np.uint64(O_OPEN_STATE) or tag == closed_today
+        live = (e & U3) == np.uint64(O_OPEN_STATE) or (e & tmask) == closed_today
         if live:
-            if o_kt[s, 0] == oid:
+            if found < 0 and (e >> fpb) == fp:
                 found = s
-                break  # a live id is in one way only
+                if free >= 0:
+                    break
         elif free < 0:
             free = s
+            if found >= 0:
+                break
     return found, free
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def order_exact(o_ft, o_data, base, ways, order_id, fp, day):
+    """Live slot of ``order_id`` in the bucket at ``base`` (fingerprint, then the full id), or -1."""
+    closed_today = np.uint64((day << 2) | O_CLOSED)
+    oid = np.uint64(order_id)
+    for w in range(ways):
+        s = base + w
+        e = o_ft[np.uint64(s)]
+        if e == 0:
+            break  # PREFIX
+        live = (e & U3) == np.uint64(O_OPEN_STATE) or (e & np.uint64(TAG_MASK)) == closed_today
+        if live and (e >> np.uint64(TAG_BITS)) == fp and np.uint64(o_data[_oi(s, O_KEY)]) == oid:
+            return s  # a live id is in one way only
+    return -1
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def order_probe(o_ft, o_data, base, ways, order_id, day):
+    """(live slot of ``order_id`` or -1, lowest free way or -1) of the bucket whose first slot is ``base``."""
+    fp = order_fp(order_id)
+    s, free = order_hint(o_ft, base, ways, fp, day)
+    if s >= 0 and np.uint64(o_data[_oi(s, O_KEY)]) != np.uint64(order_id):
+        s = order_exact(o_ft, o_data, base, ways, order_id, fp, day)
+    return s, free
 
 
 @njit(cache=True, inline="always", _nrt=False)
@@ -203,16 +313,16 @@ def account_probe(a_kt, base, ways, account):
     if ways >= SCAN:
         for k in range(SCAN):
             s = base + (SCAN - 1 - k)
-            hit = (a_kt[s, 1] != 0) & (a_kt[s, 0] == acc)
+            hit = (a_kt[_ki(s, 1)] != 0) & (a_kt[_ki(s, 0)] == acc)
             found = s if hit else found
-        if found >= 0 or a_kt[base + SCAN - 1, 1] == 0:
+        if found >= 0 or a_kt[_ki(base + SCAN - 1, 1)] == 0:
             return found
         first = SCAN
     for w in range(first, ways):
         s = base + w
-        if a_kt[s, 1] == 0:
+        if a_kt[_ki(s, 1)] == 0:
             return -1  # PREFIX: no used way after an unused one
-        if a_kt[s, 0] == acc:
+        if a_kt[_ki(s, 0)] == acc:
             return s
     return -1
 
@@ -221,15 +331,15 @@ def account_probe(a_kt, base, ways, account):
 def position_probe(p_kc, base, ways, account, code):
     """(slot of position ``(account, code)`` or -1, lowest free way or -1) of the bucket at ``base``."""
     acc = np.uint64(account)
-    tag = np.uint64(code) + np.uint64(1)
+    tag = np.uint64(code) + U1
     found = -1
     free = -1
     first = 0
     if ways >= SCAN:
         for k in range(SCAN):
             s = base + (SCAN - 1 - k)
-            c = p_kc[s, 1]
-            hit = (c == tag) & (p_kc[s, 0] == acc)
+            c = p_kc[_ki(s, 1)]
+            hit = (c == tag) & (p_kc[_ki(s, 0)] == acc)
             found = s if hit else found
             free = s if c == 0 else free
         if found >= 0:
@@ -239,29 +349,58 @@ def position_probe(p_kc, base, ways, account, code):
         first = SCAN
     for w in range(first, ways):
         s = base + w
-        c = p_kc[s, 1]
+        c = p_kc[_ki(s, 1)]
         if c == 0:
             return -1, s  # PREFIX: rows are never deleted, so the first empty way ends the bucket
-        if c == tag and p_kc[s, 0] == acc:
+        if c == tag and p_kc[_ki(s, 0)] == acc:
             return s, -1
     return -1, -1
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always", _nrt=False)
 def position_normalise(p_data, p, day):
     """Apply the EODs a position row has not seen yet: its pending shares become available."""
-    if p_data[p, P_DAY] != day:
-        p_data[p, P_AVAIL] += p_data[p, P_PENDING]
-        p_data[p, P_PENDING] = 0
-        p_data[p, P_DAY] = day
+    if p_data[_pi(p, P_DAY)] != day:
+        p_data[_pi(p, P_AVAIL)] += p_data[_pi(p, P_PENDING)]
+        p_data[_pi(p, P_PENDING)] = 0
+        p_data[_pi(p, P_DAY)] = day
 
 
 @njit(cache=True, _nrt=False)
 def normalise_all(p_kc, p_data, day):
-    """Normalise every used position row (before a snapshot)."""
-    for p in range(p_kc.shape[0]):
-        if p_kc[p, 1] != 0:
+    """Normalise every used position row (before a snapshot); flat arrays."""
+    for p in range(p_kc.shape[0] // 2):
+        if p_kc[_ki(p, 1)] != 0:
             position_normalise(p_data, p, day)
+
+
+# ---- messages ------------------------------------------------------------------
+# The kernel reads the wire records as a flat uint64 view (six words a message, see
+# riskgate_spec.MESSAGE_DTYPE): word 0 = type (byte 0), side (byte 1), code (bytes
+# 4-7); 1 account; 2 order_id; 3 price; 4 qty; 5 ts_us. A constant stride of 48 bytes
+# instead of eight strided field views.
+M_WORDS = 6
+M_HEAD, M_ACCOUNT, M_ORDER, M_PRICE, M_QTY, M_TS = range(6)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mw(mw, j, word):
+    return mw[np.uint64(j) * np.uint64(M_WORDS) + np.uint64(word)]
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mtype(mw, j):
+    return np.int64(_mw(mw, j, M_HEAD) & np.uint64(0xFF))
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mside(mw, j):
+    return np.int64((_mw(mw, j, M_HEAD) >> np.uint64(8)) & np.uint64(0xFF))
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _mcode(mw, j):
+    return _mw(mw, j, M_HEAD) >> np.uint64(32)
 
 
 # ---- software pipeline -------------------------------------------------------
@@ -289,219 +428,248 @@ STAGE_A = 16
 STAGE_B = 8
 STAGE_C = 4
 RING = 32  # > STAGE_A, power of two
+MSG_AHEAD = 8  # messages past stage A whose wire line is prefetched
 R_OB, R_PB, R_OF, R_OFREE, R_A, R_P, R_PFREE, R_INS = range(8)
 RING_FIELDS = 8
 RECENT_BITS = 10
 RECENT = 1 << RECENT_BITS
 HINT_SIZE = RING * RING_FIELDS + 2 * RECENT  # int64 scratch the caller passes as ``hints``
 NEVER = -(2**62)
+O_SEEN = RING * RING_FIELDS  # offsets of the two filters in ``hints``
+P_SEEN = O_SEEN + RECENT
 
 
 @njit(cache=True, inline="always", _nrt=False)
 def _recent_key(base):
-    return np.int64((np.uint64(base) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - RECENT_BITS))
+    return (np.uint64(base) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - RECENT_BITS)
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _stage_a(ring, j, mcode, maccount, morder, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb):
-    k = (j & (RING - 1)) * RING_FIELDS
-    ob = T.order_bucket(morder[j], o_nb) * o_ways
-    ab = T.account_bucket(maccount[j], a_nb) * a_ways
-    pb = T.position_bucket(maccount[j], mcode[j], p_nb) * p_ways
-    ring[k + R_OB] = ob
-    ring[k + R_A] = ab  # the account bucket, until stage B replaces it by the slot
-    ring[k + R_PB] = pb
-    prefetch_row(o_kt, ob)
-    if o_ways > 4:
-        prefetch_row(o_kt, ob + 4)  # orders' used prefix is about 5 ways: two lines
-    prefetch_row(a_kt, ab)
-    prefetch_row(p_kc, pb)
+def _ring(j, field):
+    return np.uint64(j & (RING - 1)) * np.uint64(RING_FIELDS) + np.uint64(field)
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _stage_b(ring, j, mtype, mcode, maccount, morder, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-             p_kc, p_data, p_ways, o_kt, o_data, o_ways):
-    k = (j & (RING - 1)) * RING_FIELDS
-    s, free = order_probe(o_kt, ring[k + R_OB], o_ways, morder[j], day)
-    code = mcode[j]
+def _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb):
+    acc = _mw(mw, j, M_ACCOUNT)
+    ob = T.order_bucket(_mw(mw, j, M_ORDER), o_nb) * o_ways
+    ab = T.account_bucket(acc, a_nb) * a_ways
+    pb = T.position_bucket(acc, _mcode(mw, j), p_nb) * p_ways
+    ring[_ring(j, R_OB)] = ob
+    ring[_ring(j, R_A)] = ab  # the account bucket, until stage B replaces it by the slot
+    ring[_ring(j, R_PB)] = pb
+    prefetch_row(o_ft, np.uint64(ob))  # the first O_SCAN ways: one line when the bucket is line-aligned
+    prefetch_row(o_ft, np.uint64(ob + min(o_ways, O_SCAN) - 1))
+    prefetch_row(a_kt, _ki(ab, 0))
+    prefetch_row(p_kc, _ki(pb, 0))
+    prefetch_row(i_index, min(_mcode(mw, j), np.uint64(i_index.shape[0] - 1)))  # stage B reads it
+    # The message stream itself: the hardware prefetchers stop at every 4 KiB page, and a
+    # missed message line stalls all three stages; MSG_AHEAD messages = a few lines ahead.
+    prefetch_row(mw, np.uint64(min(j + MSG_AHEAD, n - 1)) * np.uint64(M_WORDS))
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
+             p_kc, p_data, p_ways, o_ft, o_data, o_ways):
+    # the fingerprint only: the record holding the full id is not cached yet (the decision checks it)
+    s, free = order_hint(o_ft, ring[_ring(j, R_OB)], o_ways, order_fp(_mw(mw, j, M_ORDER)), day)
+    code = _mcode(mw, j)
     a = -1
     p = -1
     p_free = -1
-    if mtype[j] == S.MSG_NEW:  # (measured: probing for every type cost more than this branch's misses)
-        a = account_probe(a_kt, ring[k + R_A], a_ways, maccount[j])
-        p, p_free = position_probe(p_kc, ring[k + R_PB], p_ways, maccount[j], code)
-    ins = i_index[code] if code < n_codes else -1
-    ring[k + R_OF] = s
-    ring[k + R_OFREE] = free
-    ring[k + R_A] = a
-    ring[k + R_P] = p
-    ring[k + R_PFREE] = p_free
-    ring[k + R_INS] = ins
-    prefetch_row(o_data, s if s >= 0 else max(free, 0))
+    if _mtype(mw, j) == S.MSG_NEW:  # (measured: probing for every type cost more than this branch's misses)
+        acc = _mw(mw, j, M_ACCOUNT)
+        a = account_probe(a_kt, ring[_ring(j, R_A)], a_ways, acc)
+        p, p_free = position_probe(p_kc, ring[_ring(j, R_PB)], p_ways, acc, code)
+    ins = np.int64(i_index[code]) if code < np.uint64(n_codes) else -1
+    ring[_ring(j, R_OF)] = s
+    ring[_ring(j, R_OFREE)] = free
+    ring[_ring(j, R_A)] = a
+    ring[_ring(j, R_P)] = p
+    ring[_ring(j, R_PFREE)] = p_free
+    ring[_ring(j, R_INS)] = ins
+    prefetch_row(o_data, _oi(s if s >= 0 else max(free, 0), 0))
     ra = max(a, 0)
-    prefetch_row(a_data, ra)
-    prefetch_at(a_data, ra, A_COUNT)  # the record's second line
-    prefetch_row(p_data, p if p >= 0 else max(p_free, 0))
-    prefetch_row(i_data, max(ins, 0))
+    prefetch_row(a_data, _ai(ra, 0))
+    prefetch_row(a_data, _ai(ra, A_COUNT))  # the record's second line
+    prefetch_row(p_data, _pi(p if p >= 0 else max(p_free, 0), 0))
+    prefetch_row(i_data, _ii(max(ins, 0), 0))
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _stage_c(ring, j, a_data, p_data, o_data):
-    s = max(ring[(j & (RING - 1)) * RING_FIELDS + R_OF], 0)
-    prefetch_row(a_data, o_data[s, O_ASLOT])
-    prefetch_row(p_data, o_data[s, O_PSLOT])
+def _stage_c(ring, j, mw, a_data, p_data, o_data):
+    # Only the rows the decision will touch: a CANCEL of a buy needs no position, of a
+    # sell no account (row 0 instead, a line already cached: selects, no branch). The
+    # account prefetch aims at the line of the balances (a 72-byte record spans two).
+    s = max(ring[_ring(j, R_OF)], 0)
+    cancel = _mtype(mw, j) == S.MSG_CANCEL
+    buy = o_data[_oi(s, O_SIDE)] == S.SIDE_BUY
+    a = 0 if cancel and not buy else o_data[_oi(s, O_ASLOT)]
+    p = 0 if cancel and buy else o_data[_oi(s, O_PSLOT)]
+    prefetch_row(a_data, _ai(a, A_CFROZEN))
+    prefetch_row(p_data, _pi(p, 0))
 
 
 @njit(cache=True, _nrt=False)
 def process_batch(
-    mtype, mside, mcode, maccount, morder, mprice, mqty, mts,
-    out_accepted, out_reason,
+    mw, dec,
     i_index, i_data,
     a_kt, a_data, a_ways,
     p_kc, p_data, p_ways,
-    o_kt, o_data, o_ways,
+    o_ft, o_data, o_ways,
     day_box, hints,
 ):
     """Decide messages in order, updating the tables in place; the day counter lives in ``day_box[0]``.
 
-    ``hints`` is int64 scratch of ``HINT_SIZE`` entries for the pipeline
-    (shorter, e.g. for one message: each message is probed when decided).
+    ``mw`` is the flat uint64 view of a contiguous MESSAGE_DTYPE array, ``dec``
+    the flat uint8 view of the DECISION_DTYPE output; every table is the flat
+    view of its matrix (see "flat indexing"). ``hints`` is int64 scratch of
+    ``HINT_SIZE`` entries for the pipeline (shorter, e.g. for one message: each
+    message is probed when decided).
 
     One flat loop on purpose: a call that passes the dozen table arrays costs
     more than the checks themselves, so only small one-table helpers are called.
     """
-    a_nb = a_kt.shape[0] // a_ways
-    p_nb = p_kc.shape[0] // p_ways
-    o_nb = o_kt.shape[0] // o_ways
+    a_nb = a_kt.shape[0] // (2 * a_ways)
+    p_nb = p_kc.shape[0] // (2 * p_ways)
+    o_nb = o_ft.shape[0] // o_ways
     n_codes = i_index.shape[0]
     day = day_box[0]
-    n = mtype.shape[0]
+    n = mw.shape[0] // M_WORDS
     piped = hints.shape[0] >= HINT_SIZE
     ring = hints
-    o_seen = RING * RING_FIELDS  # offsets of the two filters in ``hints``
-    p_seen = o_seen + RECENT
     last_eod = NEVER
     if piped:
-        for x in range(o_seen, p_seen + RECENT):
+        for x in range(O_SEEN, P_SEEN + RECENT):
             hints[x] = NEVER
         for j in range(min(STAGE_A, n)):
-            _stage_a(ring, j, mcode, maccount, morder, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_kt, o_ways, o_nb)
+            _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb)
         for j in range(min(STAGE_B, n)):
-            _stage_b(ring, j, mtype, mcode, maccount, morder, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-                     p_kc, p_data, p_ways, o_kt, o_data, o_ways)
+            _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
+                     p_kc, p_data, p_ways, o_ft, o_data, o_ways)
         for j in range(min(STAGE_C, n)):
-            _stage_c(ring, j, a_data, p_data, o_data)
+            _stage_c(ring, j, mw, a_data, p_data, o_data)
     for i in range(n):
-        t = mtype[i]
+        t = _mtype(mw, i)
         if piped:
             if i + STAGE_A < n:
-                _stage_a(ring, i + STAGE_A, mcode, maccount, morder, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb,
-                         o_kt, o_ways, o_nb)
+                _stage_a(ring, i + STAGE_A, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb)
             if i + STAGE_B < n:
-                _stage_b(ring, i + STAGE_B, mtype, mcode, maccount, morder, day, n_codes, i_index, i_data, a_kt, a_data,
-                         a_ways, p_kc, p_data, p_ways, o_kt, o_data, o_ways)
+                _stage_b(ring, i + STAGE_B, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
+                         p_kc, p_data, p_ways, o_ft, o_data, o_ways)
             if i + STAGE_C < n:
-                _stage_c(ring, i + STAGE_C, a_data, p_data, o_data)
-            k = (i & (RING - 1)) * RING_FIELDS
-            ob = ring[k + R_OB]
-            pb = ring[k + R_PB]
-            a = ring[k + R_A]
-            ins = ring[k + R_INS]
+                _stage_c(ring, i + STAGE_C, mw, a_data, p_data, o_data)
+            ob = ring[_ring(i, R_OB)]
+            pb = ring[_ring(i, R_PB)]
+            a = ring[_ring(i, R_A)]
+            ins = ring[_ring(i, R_INS)]
             since = i - STAGE_B  # stage B of message i ran before message `since` was decided
-            ok = o_seen + _recent_key(ob)
+            ok = np.uint64(O_SEEN) + _recent_key(ob)
             if hints[ok] < since and last_eod < since:
-                s_o = ring[k + R_OF]
-                f_o = ring[k + R_OFREE]
+                s_o = ring[_ring(i, R_OF)]
+                f_o = ring[_ring(i, R_OFREE)]  # exact: free ways depend on tags only
+                oid = _mw(mw, i, M_ORDER)
+                if s_o >= 0 and np.uint64(o_data[_oi(s_o, O_KEY)]) != oid:  # another id's fingerprint
+                    s_o = order_exact(o_ft, o_data, ob, o_ways, oid, order_fp(oid), day)
             else:
-                s_o, f_o = order_probe(o_kt, ob, o_ways, morder[i], day)
+                s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, _mw(mw, i, M_ORDER), day)
             hints[ok] = i  # (whether or not this message writes: the filter may over-warn)
-            p = ring[k + R_P]
-            p_free = ring[k + R_PFREE]
+            p = ring[_ring(i, R_P)]
+            p_free = ring[_ring(i, R_PFREE)]
             if t == S.MSG_NEW:
-                pk = p_seen + _recent_key(pb)
+                pk = np.uint64(P_SEEN) + _recent_key(pb)
                 if p < 0 and hints[pk] >= since:
-                    p, p_free = position_probe(p_kc, pb, p_ways, maccount[i], mcode[i])
+                    p, p_free = position_probe(p_kc, pb, p_ways, _mw(mw, i, M_ACCOUNT), _mcode(mw, i))
                 hints[pk] = i
         else:
-            ob = T.order_bucket(morder[i], o_nb) * o_ways
-            pb = T.position_bucket(maccount[i], mcode[i], p_nb) * p_ways
-            a = account_probe(a_kt, T.account_bucket(maccount[i], a_nb) * a_ways, a_ways, maccount[i])
-            s_o, f_o = order_probe(o_kt, ob, o_ways, morder[i], day)
-            p, p_free = position_probe(p_kc, pb, p_ways, maccount[i], mcode[i])
-            c = mcode[i]
-            ins = i_index[c] if c < n_codes else -1
+            acc = _mw(mw, i, M_ACCOUNT)
+            c = _mcode(mw, i)
+            ob = T.order_bucket(_mw(mw, i, M_ORDER), o_nb) * o_ways
+            pb = T.position_bucket(acc, c, p_nb) * p_ways
+            a = account_probe(a_kt, T.account_bucket(acc, a_nb) * a_ways, a_ways, acc)
+            s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, _mw(mw, i, M_ORDER), day)
+            p, p_free = position_probe(p_kc, pb, p_ways, acc, c)
+            ins = np.int64(i_index[c]) if c < np.uint64(n_codes) else -1
         reason = S.MALFORMED
-        if mts[i] >= np.uint64(TS_LIMIT):
+        if _mw(mw, i, M_TS) >= np.uint64(TS_LIMIT):
             reason = S.MALFORMED
         elif t == S.MSG_NEW:
-            reason = _new(a, s_o, f_o, p, p_free, ins, mside[i], mcode[i], maccount[i], morder[i], mprice[i],
-                          mqty[i], mts[i], day, i_data, a_data, p_kc, p_data, o_kt, o_data)
+            reason = _new(a, s_o, f_o, p, p_free, ins, _mside(mw, i), _mcode(mw, i), _mw(mw, i, M_ACCOUNT),
+                          _mw(mw, i, M_ORDER), np.int64(_mw(mw, i, M_PRICE)), np.int64(_mw(mw, i, M_QTY)),
+                          _mw(mw, i, M_TS), day, i_data, a_data, p_kc, p_data, o_ft, o_data)
         elif t == S.MSG_CANCEL:
-            reason = _cancel(s_o, day, a_data, p_data, o_kt, o_data)
+            reason = _cancel(s_o, day, a_data, p_data, o_ft, o_data)
         elif t == S.MSG_FILL:
-            reason = _fill(s_o, mqty[i], day, i_data, a_data, p_data, o_kt, o_data)
+            reason = _fill(s_o, np.int64(_mw(mw, i, M_QTY)), day, i_data, a_data, p_data, o_ft, o_data)
         elif t == S.MSG_EOD:
             day += 1  # positions catch up lazily; yesterday's closed order ids free themselves
             last_eod = i
             reason = S.OK
-        out_reason[i] = reason
-        out_accepted[i] = 1 if reason == S.OK else 0
+        dec[np.uint64(i) * U2 + U1] = reason
+        dec[np.uint64(i) * U2] = 1 if reason == S.OK else 0
     day_box[0] = day
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _cancel(s, day, a_data, p_data, o_kt, o_data):
-    if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
-        return S.UNKNOWN_ORDER
-    if o_data[s, O_SIDE] == S.SIDE_BUY:
-        a = o_data[s, O_ASLOT]
-        fc = o_data[s, O_FCASH]
-        a_data[a, A_CFROZEN] -= fc
-        a_data[a, A_CASH] += fc
-    else:
-        p = o_data[s, O_PSLOT]
-        position_normalise(p_data, p, day)
-        q = o_data[s, O_OPEN]
-        p_data[p, P_FROZEN] -= q
-        p_data[p, P_AVAIL] += q
+def _close(o_ft, s):
     # closed keeps the day the id was last used in a NEW
-    o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
+    o_ft[np.uint64(s)] = (o_ft[np.uint64(s)] & ~U3) | np.uint64(O_CLOSED)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def _cancel(s, day, a_data, p_data, o_ft, o_data):
+    if s < 0 or (o_ft[np.uint64(s)] & U3) != O_OPEN_STATE:
+        return S.UNKNOWN_ORDER
+    if o_data[_oi(s, O_SIDE)] == S.SIDE_BUY:
+        a = o_data[_oi(s, O_ASLOT)]
+        fc = o_data[_oi(s, O_FCASH)]
+        a_data[_ai(a, A_CFROZEN)] -= fc
+        a_data[_ai(a, A_CASH)] += fc
+    else:
+        p = o_data[_oi(s, O_PSLOT)]
+        position_normalise(p_data, p, day)
+        q = o_data[_oi(s, O_OPEN)]
+        p_data[_pi(p, P_FROZEN)] -= q
+        p_data[_pi(p, P_AVAIL)] += q
+    _close(o_ft, s)
     return S.OK
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def _fill(s, q, day, i_data, a_data, p_data, o_kt, o_data):
-    if s < 0 or (o_kt[s, 1] & np.uint64(3)) != O_OPEN_STATE:
+def _fill(s, q, day, i_data, a_data, p_data, o_ft, o_data):
+    if s < 0 or (o_ft[np.uint64(s)] & U3) != O_OPEN_STATE:
         return S.UNKNOWN_ORDER
-    if q <= 0 or q > o_data[s, O_OPEN]:
+    if q <= 0 or q > o_data[_oi(s, O_OPEN)]:
         return S.MALFORMED
-    a = o_data[s, O_ASLOT]
-    p = o_data[s, O_PSLOT]
+    a = o_data[_oi(s, O_ASLOT)]
+    p = o_data[_oi(s, O_PSLOT)]
     position_normalise(p_data, p, day)
-    f = i_data[o_data[s, O_ISLOT], I_FEE]
-    v = o_data[s, O_PRICE] * q
-    if o_data[s, O_SIDE] == S.SIDE_BUY:
-        spent = min(v + fee(v, f), o_data[s, O_FCASH])
-        a_data[a, A_CFROZEN] -= spent
-        o_data[s, O_FCASH] -= spent
-        p_data[p, P_PENDING] += q
+    f = i_data[_ii(o_data[_oi(s, O_ISLOT)], I_FEE)]
+    v = o_data[_oi(s, O_PRICE)] * q
+    buy = o_data[_oi(s, O_SIDE)] == S.SIDE_BUY
+    if buy:
+        spent = min(v + fee(v, f), o_data[_oi(s, O_FCASH)])
+        a_data[_ai(a, A_CFROZEN)] -= spent
+        o_data[_oi(s, O_FCASH)] -= spent
+        p_data[_pi(p, P_PENDING)] += q
     else:
-        p_data[p, P_FROZEN] -= q
-        a_data[a, A_CASH] += v - fee(v, f)
-    o_data[s, O_OPEN] -= q
-    if o_data[s, O_OPEN] == 0:
-        if o_data[s, O_SIDE] == S.SIDE_BUY:
-            fc = o_data[s, O_FCASH]
-            a_data[a, A_CFROZEN] -= fc
-            a_data[a, A_CASH] += fc
-            o_data[s, O_FCASH] = 0
-        o_kt[s, 1] = (o_kt[s, 1] & ~np.uint64(3)) | np.uint64(O_CLOSED)
+        p_data[_pi(p, P_FROZEN)] -= q
+        a_data[_ai(a, A_CASH)] += v - fee(v, f)
+    left = o_data[_oi(s, O_OPEN)] - q
+    o_data[_oi(s, O_OPEN)] = left
+    if left == 0:
+        if buy:
+            fc = o_data[_oi(s, O_FCASH)]
+            a_data[_ai(a, A_CFROZEN)] -= fc
+            a_data[_ai(a, A_CASH)] += fc
+            o_data[_oi(s, O_FCASH)] = 0
+        _close(o_ft, s)
     return S.OK
 
 
 @njit(cache=True, inline="always", _nrt=False)
 def _new(a, s_order, free_order, p, p_free, ins, side, code, account, order_id, price, qty, ts, day,
-         i_data, a_data, p_kc, p_data, o_kt, o_data):
+         i_data, a_data, p_kc, p_data, o_ft, o_data):
     # a, ins: account and instrument rows (-1: unknown); s_order, free_order: order_probe;
     # p, p_free: position_probe of (account, code)
     # 1. MALFORMED: nothing changes, the id is not recorded
@@ -516,31 +684,33 @@ def _new(a, s_order, free_order, p, p_free, ins, side, code, account, order_id, 
             reason = S.UNKNOWN_ACCOUNT
             break
         # 3. ACCOUNT_BLOCKED
-        st = a_data[a, A_STATUS]
+        st = a_data[_ai(a, A_STATUS)]
         if st == S.ACCOUNT_BLOCKED_STATUS or (st == S.ACCOUNT_SELL_ONLY and side == S.SIDE_BUY):
             reason = S.ACCOUNT_BLOCKED
             break
         # 4. THROTTLED: counts every NEW that gets here
         # ts < 2**63 here. The current window starts at win * win_us <= an earlier ts,
         # so it does not overflow; inside it, no division is needed.
-        wus = a_data[a, A_WIN_US]
-        start = a_data[a, A_WIN] * wus
+        wus = a_data[_ai(a, A_WIN_US)]
+        win = a_data[_ai(a, A_WIN)]
+        count = a_data[_ai(a, A_COUNT)]
+        start = win * wus
         its = np.int64(ts)
         if its < start or its - start >= wus:
-            w = its // wus
-            if w != a_data[a, A_WIN]:
-                a_data[a, A_WIN] = w
-                a_data[a, A_COUNT] = 0
-        if a_data[a, A_COUNT] < COUNT_CAP:
-            a_data[a, A_COUNT] += 1
-        if a_data[a, A_COUNT] > a_data[a, A_MAXN]:
+            w = window_of(its, wus)
+            if w != win:
+                a_data[_ai(a, A_WIN)] = w
+                count = 0
+        count = min(count + 1, COUNT_CAP)
+        a_data[_ai(a, A_COUNT)] = count
+        if count > a_data[_ai(a, A_MAXN)]:
             reason = S.THROTTLED
             break
         # 5. UNKNOWN_INSTRUMENT, 6. INSTRUMENT_HALTED
         if ins < 0:
             reason = S.UNKNOWN_INSTRUMENT
             break
-        if i_data[ins, I_STATUS] == S.INSTRUMENT_HALTED_STATUS:
+        if i_data[_ii(ins, I_STATUS)] == S.INSTRUMENT_HALTED_STATUS:
             reason = S.INSTRUMENT_HALTED
             break
         # 7. DUPLICATE_ORDER_ID (used today, or open from an earlier day)
@@ -551,18 +721,18 @@ def _new(a, s_order, free_order, p, p_free, ins, side, code, account, order_id, 
         available = 0
         if p >= 0:
             position_normalise(p_data, p, day)
-            available = p_data[p, P_AVAIL]
-        if not lot_multiple(qty, i_data[ins, I_LOT_M]) and not (side == S.SIDE_SELL and qty == available):
+            available = p_data[_pi(p, P_AVAIL)]
+        if not lot_multiple(qty, i_data[_ii(ins, I_LOT_M)]) and not (side == S.SIDE_SELL and qty == available):
             reason = S.LOT_SIZE
             break
         # 9. PRICE_LIMIT
-        if price > i_data[ins, I_UP] or price < i_data[ins, I_DOWN]:
+        if price > i_data[_ii(ins, I_UP)] or price < i_data[_ii(ins, I_DOWN)]:
             reason = S.PRICE_LIMIT
             break
         # 10. PRICE_CAGE
-        cage = i_data[ins, I_CAGE]
+        cage = i_data[_ii(ins, I_CAGE)]
         if cage > 0:
-            r = i_data[ins, I_REF]
+            r = i_data[_ii(ins, I_REF)]
             if side == S.SIDE_BUY:
                 if price * 10000 > max(r * (10000 + cage), (r + 10) * 10000):
                     reason = S.PRICE_CAGE
@@ -571,18 +741,18 @@ def _new(a, s_order, free_order, p, p_free, ins, side, code, account, order_id, 
                 reason = S.PRICE_CAGE
                 break
         # 11. MAX_QTY, 12. MAX_VALUE
-        if qty > a_data[a, A_MAXQ]:
+        if qty > a_data[_ai(a, A_MAXQ)]:
             reason = S.MAX_QTY
             break
         v = price * qty
-        if v > a_data[a, A_MAXV]:
+        if v > a_data[_ai(a, A_MAXV)]:
             reason = S.MAX_VALUE
             break
         frozen = 0
         if side == S.SIDE_BUY:
             # 13. INSUFFICIENT_CASH
-            frozen = v + fee(v, i_data[ins, I_FEE])
-            if frozen > a_data[a, A_CASH]:
+            frozen = v + fee(v, i_data[_ii(ins, I_FEE)])
+            if frozen > a_data[_ai(a, A_CASH)]:
                 reason = S.INSUFFICIENT_CASH
                 break
         elif qty > available:
@@ -596,36 +766,38 @@ def _new(a, s_order, free_order, p, p_free, ins, side, code, account, order_id, 
         # accept
         if p < 0:  # only a buy gets here without a row (a sell needs available > 0)
             p = p_free
-            p_kc[p, 0] = account
-            p_kc[p, 1] = np.uint64(code) + np.uint64(1)
-            p_data[p, P_AVAIL] = 0
-            p_data[p, P_FROZEN] = 0
-            p_data[p, P_PENDING] = 0
-            p_data[p, P_DAY] = day
+            p_kc[_ki(p, 0)] = account
+            p_kc[_ki(p, 1)] = np.uint64(code) + U1
+            p_data[_pi(p, P_AVAIL)] = 0
+            p_data[_pi(p, P_FROZEN)] = 0
+            p_data[_pi(p, P_PENDING)] = 0
+            p_data[_pi(p, P_DAY)] = day
         if side == S.SIDE_BUY:
-            a_data[a, A_CASH] -= frozen
-            a_data[a, A_CFROZEN] += frozen
+            a_data[_ai(a, A_CASH)] -= frozen
+            a_data[_ai(a, A_CFROZEN)] += frozen
         else:
-            p_data[p, P_AVAIL] -= qty
-            p_data[p, P_FROZEN] += qty
+            p_data[_pi(p, P_AVAIL)] -= qty
+            p_data[_pi(p, P_FROZEN)] += qty
         s = free_order
-        o_kt[s, 0] = order_id
-        o_kt[s, 1] = np.uint64(day << 2) | np.uint64(O_OPEN_STATE)
-        o_data[s, O_SIDE] = side
-        o_data[s, O_PRICE] = price
-        o_data[s, O_OPEN] = qty
-        o_data[s, O_FCASH] = frozen
-        o_data[s, O_ASLOT] = a
-        o_data[s, O_PSLOT] = p
-        o_data[s, O_ISLOT] = ins
+        o_ft[np.uint64(s)] = (order_fp(order_id) << np.uint64(TAG_BITS)) | np.uint64(day << 2) \
+            | np.uint64(O_OPEN_STATE)
+        o_data[_oi(s, O_KEY)] = np.int64(order_id)
+        o_data[_oi(s, O_SIDE)] = side
+        o_data[_oi(s, O_PRICE)] = price
+        o_data[_oi(s, O_OPEN)] = qty
+        o_data[_oi(s, O_FCASH)] = frozen
+        o_data[_oi(s, O_ASLOT)] = a
+        o_data[_oi(s, O_PSLOT)] = p
+        o_data[_oi(s, O_ISLOT)] = ins
         return S.OK
     # A rejected well-formed NEW still marks its id used today: a live entry (even an
     # order open since an earlier day) takes today's day number, else a closed entry is
     # written if the bucket has a free way.
     today = np.uint64(day << 2)
     if s_order >= 0:
-        o_kt[s_order, 1] = today | (o_kt[s_order, 1] & np.uint64(3))
+        e = o_ft[np.uint64(s_order)]
+        o_ft[np.uint64(s_order)] = (e & ~np.uint64(TAG_MASK)) | today | (e & U3)
     elif free_order >= 0:
-        o_kt[free_order, 0] = order_id
-        o_kt[free_order, 1] = today | np.uint64(O_CLOSED)
+        o_ft[np.uint64(free_order)] = (order_fp(order_id) << np.uint64(TAG_BITS)) | today | np.uint64(O_CLOSED)
+        o_data[_oi(free_order, O_KEY)] = np.int64(order_id)
     return reason

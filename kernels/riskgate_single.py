@@ -24,7 +24,7 @@ SIGNATURE = types.void(
     _i64p, _i64,            # i_data, number of instruments
     _u64p, _i64p, _i64,     # a_kt, a_data, account slots
     _u64p, _i64p, _i64,     # p_kc, p_data, position slots
-    _u64p, _i64p, _i64,     # o_kt, o_data, order slots
+    _u64p, _i64p, _i64,     # order entries (o_ft), o_data, order slots
     _i64, _i64p,            # ways, day counter
 )
 
@@ -33,16 +33,12 @@ SIGNATURE = types.void(
 def process_one(msg, out, i_index, n_codes, i_data, n_ins, a_kt, a_data, na, p_kc, p_data, npos, o_kt, o_data, no,
                 ways, day):
     """Decide the message at ``msg`` and write (accepted, reason) to ``out``."""
-    b = carray(msg, (48,))
-    w = b.view(np.uint64)
-    d = carray(out, (2,))
     K.process_batch(
-        b[0:1], b[1:2], b[4:8].view(np.uint32), w[1:2], w[2:3], w[3:4].view(np.int64), w[4:5].view(np.int64), w[5:6],
-        d[0:1], d[1:2],
-        carray(i_index, (n_codes,)), carray(i_data, (n_ins, K.I_FIELDS)),
-        carray(a_kt, (na, 2)), carray(a_data, (na, K.A_FIELDS)), ways,
-        carray(p_kc, (npos, 2)), carray(p_data, (npos, K.P_FIELDS)), ways,
-        carray(o_kt, (no, 2)), carray(o_data, (no, K.O_FIELDS)), ways,
+        carray(msg, (48,)).view(np.uint64), carray(out, (2,)),
+        carray(i_index, (n_codes,)), carray(i_data, (n_ins * K.I_FIELDS,)),
+        carray(a_kt, (na * 2,)), carray(a_data, (na * K.A_FIELDS,)), ways,
+        carray(p_kc, (npos * 2,)), carray(p_data, (npos * K.P_FIELDS,)), ways,
+        carray(o_kt, (no,)), carray(o_data, (no * K.O_FIELDS,)), ways,
         carray(day, (1,)), carray(day, (0,)),  # one message: no hint scratch needed
     )
 

@@ -24,6 +24,39 @@ def test_kernel_fee_equals_exact_formula():
     assert K.fee(1, 1) == 1 and K.fee(65536, 1) == 1 and K.fee(65537, 1) == 2  # rounded up
 
 
+
+def test_kernel_window_equals_integer_floor_division():
+    # the kernel divides in float64 below 2**53 and corrects by one; Python ints are exact
+    rng = np.random.default_rng(4)
+    top = 2**63 - 1
+    ts = np.r_[rng.integers(0, 2**53, 3000), rng.integers(2**53, top, 500), rng.integers(0, 10**13, 1000),
+               [0, 1, 2**53 - 1, 2**53, 2**53 + 1, top, 10**15 - 1, 10**15, 2**52 + 1]]
+    ws = np.r_[rng.integers(1, 2**63, 1000), rng.integers(1, 10**7, 2000), rng.integers(1, 2**40, 500),
+               rng.choice([1, 3, 500, 1_000_000], 1000), [1, 1, 3, 3, 7, 1, 1000, 1000, 2**52 + 1]]
+    for t, w in zip(ts.tolist(), ws.tolist()):
+        assert K.window_of(t, w) == t // w, (t, w)
+    for w in (3, 1000, 1_000_000, 2**30 + 3, 2**40 + 1, 2**45 + 7):  # at and around window edges below 2**53
+        for k in (1, 10**6, (2**53 - 1) // w):
+            for t in (k * w - 1, k * w, k * w + 1):
+                if t < 2**63:
+                    assert K.window_of(t, w) == t // w, (t, w)
+
+
+def test_throttle_windows_near_float_precision_equal_model():
+    # timestamps crossing 2**53, where the kernel switches from float to integer division
+    rng = np.random.default_rng(11)
+    ins, acc, pos = random_database(rng)
+    msgs = random_stream(rng, 3000, ins, acc)
+    msgs["ts_us"] = (2**53 - 400 * 1500 + msgs["ts_us"].astype(np.int64)).astype(np.uint64)
+    model = model_gate(ins, acc, pos)
+    want = model.process(msgs)
+    gate = RiskGate("cpu").load(ins, acc, pos)
+    got = gate.process_array(msgs)
+    assert (msgs["ts_us"][0] < 2**53 <= msgs["ts_us"][-1])
+    assert (got["reason"] == want["reason"]).all()
+    assert (got["reason"] == S.THROTTLED).any()
+    assert_same_snapshot(gate.snapshot(), model.snapshot())
+
 # ---------------------------------------------------------------- loading
 @pytest.mark.parametrize("table,column,value,match", [
     ("instruments", "fee_q16", 65536, "instruments.fee_q16"),
