@@ -4,7 +4,7 @@ Each DuckDB statement costs about 0.3-2 ms on its own here (more under load), so
 gathers every read that does not depend on another into one statement: part i is
 tagged with a ``src`` column, its parameters are renamed ``$name_i``, columns it
 lacks come back NULL, and ``run_parts`` hands each part its own rows. The helpers
-below build the parts (daily matrices, snapshot index, chosen snapshots) and
+below build the parts (daily matrices, snapshots in effect over a window) and
 decode their rows.
 """
 from __future__ import annotations
@@ -65,62 +65,6 @@ def decode_daily(t: pa.Table, cols: Sequence[str]) -> tuple[np.ndarray, dict[str
     return days[order], {c: blob_matrix(t.column(c))[order] for c in cols}, lo
 
 
-def index_part(source: str) -> Part:
-    """The (rowid, owner, date) index of a packed snapshot table (small: no blobs)."""
-    from risk.packed import packed_name
-
-    return f"SELECT rowid, owner, date FROM {packed_name(source)}", {}
-
-
-def choose_snapshots(idx: pa.Table, owners: Sequence[str], start: dt.date, end: dt.date):
-    """From an ``index_part``'s rows: rowids, owner positions and dates of the snapshots of ``owners`` in effect
-    over [start, end] (each owner's latest on or before ``start`` and every later one up to ``end``)."""
-    # Owner ids to positions in ``owners`` in Arrow (no per-row Python lookups); -1 for other owners.
-    pos = pc.fill_null(pc.index_in(idx.column("owner"), value_set=pa.array(list(owners), pa.string())), -1)
-    pos = np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.int64)
-    d = idx.column("date").to_numpy().astype("datetime64[D]")
-    rowid = np.asarray(idx.column("rowid").to_numpy(), dtype=np.int64)
-    s, e = np.datetime64(start, "D"), np.datetime64(end, "D")
-    mine = pos >= 0
-    lowest = np.datetime64("0001-01-01")
-    latest = np.full(len(owners), lowest)
-    cand = np.flatnonzero(mine & (d <= s))
-    cand = cand[np.lexsort((d[cand], pos[cand]))]  # by owner, then date: each owner's last row is its latest
-    last = cand[np.r_[pos[cand][1:] != pos[cand][:-1], True]] if len(cand) else cand
-    latest[pos[last]] = d[last]
-    take = mine & (d >= np.where(latest > lowest, latest, np.datetime64("9999-12-31"))[np.maximum(pos, 0)]) & (d <= e)
-    return rowid[take], pos[take], d[take]
-
-
-def rows_part(source: str, rowids: np.ndarray) -> Part:
-    """The chosen rows (keys, vals, unknown) of a packed snapshot table by rowid."""
-    from risk.packed import packed_name
-
-    return (f"SELECT rowid, keys, vals, unknown FROM {packed_name(source)} WHERE rowid IN (SELECT unnest($r))",
-            {"r": sorted(set(np.asarray(rowids, dtype=np.int64).tolist()))})
-
-
-def decode_snapshots(t: pa.Table, chosen) -> tuple:
-    """Positions of chosen snapshots (``choose_snapshots``) from a ``rows_part``'s rows: per position the owner
-    position, date, asset_key and value, and the first (owner position, asset id) not in ``assets`` (or None)."""
-    from risk.packed import _concat_blobs
-
-    rid, pos, day = chosen
-    t_rid = np.asarray(t.column("rowid").to_numpy(), dtype=np.int64)
-    rows = np.flatnonzero(np.isin(t_rid, rid))
-    by_rid = np.argsort(rid)
-    at = by_rid[np.searchsorted(rid[by_rid], t_rid[rows])]  # each fetched row's index entry
-    part = t.take(pa.array(rows, type=pa.int64())) if len(rows) != len(t) else t
-    k, n = _concat_blobs(part.column("keys"), "<i4")
-    v, _ = _concat_blobs(part.column("vals"), "<f8")
-    unknown = None
-    if part.column("unknown").null_count < len(part):
-        bad = part.column("unknown").to_pylist()
-        j = next(j for j, u in enumerate(bad) if u is not None)
-        unknown = (int(pos[at][j]), bad[j])
-    return np.repeat(pos[at], n), np.repeat(day[at], n), k.astype(np.int64), v.astype(float), unknown
-
-
 # Owners listed in SQL only when they are few: an ``IN`` list costs more than fetching every owner's in-effect
 # rows (a few hundred small blobs) and dropping the others in Arrow (measured).
 FILTER_OWNERS_BELOW = 16
@@ -143,7 +87,7 @@ def effective_part(source: str, start: dt.date, end: dt.date, owners: Sequence[s
 
 def decode_effective(t: pa.Table, owners: Sequence[str], start: dt.date) -> tuple:
     """Per position of an ``effective_part``'s rows: the owner's position in ``owners``, the snapshot date, asset_key
-    and value, plus the first (owner position, asset id) not in ``assets`` (or None), as ``decode_snapshots``.
+    and value, plus the first (owner position, asset id) not in ``assets`` (or None).
 
     Rows of other owners are dropped; so are all rows of an owner without a snapshot on or before ``start`` (it
     has no position then, and the caller names it).

@@ -3,15 +3,18 @@ guard that rebuilds them, and the vectorised helpers of the fast path against pl
 from __future__ import annotations
 
 import datetime as dt
+from typing import Sequence
 
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from risk.jobs.common import (benchmark_snapshots, daily_matrices, daily_quantities, daily_window, holdings_asof,
                               holdings_snapshots)
-from risk.packed import ensure_packed, pack
+from risk.packed import _concat_blobs, ensure_packed, pack, packed_name
 from risk_fixtures import small_db
 
 
@@ -211,11 +214,62 @@ def test_sparse_sector_sums_match_dense_forward_fill():
     np.testing.assert_allclose(pnl, (q * close[None] * ret[None]) @ onehot, rtol=1e-12, atol=1e-15)
 
 
+# --- The earlier two-statement snapshot read (index chosen in numpy, rows by rowid): the reference below ---
+
+def _index_part(source: str):
+    """The (rowid, owner, date) index of a packed snapshot table (small: no blobs)."""
+    return f"SELECT rowid, owner, date FROM {packed_name(source)}", {}
+
+
+def _choose_snapshots(idx: pa.Table, owners: Sequence[str], start: dt.date, end: dt.date):
+    """From an ``_index_part``'s rows: rowids, owner positions and dates of the snapshots of ``owners`` in effect
+    over [start, end] (each owner's latest on or before ``start`` and every later one up to ``end``)."""
+    # Owner ids to positions in ``owners`` in Arrow (no per-row Python lookups); -1 for other owners.
+    pos = pc.fill_null(pc.index_in(idx.column("owner"), value_set=pa.array(list(owners), pa.string())), -1)
+    pos = np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.int64)
+    d = idx.column("date").to_numpy().astype("datetime64[D]")
+    rowid = np.asarray(idx.column("rowid").to_numpy(), dtype=np.int64)
+    s, e = np.datetime64(start, "D"), np.datetime64(end, "D")
+    mine = pos >= 0
+    lowest = np.datetime64("0001-01-01")
+    latest = np.full(len(owners), lowest)
+    cand = np.flatnonzero(mine & (d <= s))
+    cand = cand[np.lexsort((d[cand], pos[cand]))]  # by owner, then date: each owner's last row is its latest
+    last = cand[np.r_[pos[cand][1:] != pos[cand][:-1], True]] if len(cand) else cand
+    latest[pos[last]] = d[last]
+    take = mine & (d >= np.where(latest > lowest, latest, np.datetime64("9999-12-31"))[np.maximum(pos, 0)]) & (d <= e)
+    return rowid[take], pos[take], d[take]
+
+
+def _rows_part(source: str, rowids: np.ndarray):
+    """The chosen rows (keys, vals, unknown) of a packed snapshot table by rowid."""
+    return (f"SELECT rowid, keys, vals, unknown FROM {packed_name(source)} WHERE rowid IN (SELECT unnest($r))",
+            {"r": sorted(set(np.asarray(rowids, dtype=np.int64).tolist()))})
+
+
+def _decode_snapshots(t: pa.Table, chosen) -> tuple:
+    """Positions of chosen snapshots (``_choose_snapshots``) from a ``_rows_part``'s rows: per position the owner
+    position, date, asset_key and value, and the first (owner position, asset id) not in ``assets`` (or None)."""
+    rid, pos, day = chosen
+    t_rid = np.asarray(t.column("rowid").to_numpy(), dtype=np.int64)
+    rows = np.flatnonzero(np.isin(t_rid, rid))
+    by_rid = np.argsort(rid)
+    at = by_rid[np.searchsorted(rid[by_rid], t_rid[rows])]  # each fetched row's index entry
+    part = t.take(pa.array(rows, type=pa.int64())) if len(rows) != len(t) else t
+    k, n = _concat_blobs(part.column("keys"), "<i4")
+    v, _ = _concat_blobs(part.column("vals"), "<f8")
+    unknown = None
+    if part.column("unknown").null_count < len(part):
+        bad = part.column("unknown").to_pylist()
+        j = next(j for j, u in enumerate(bad) if u is not None)
+        unknown = (int(pos[at][j]), bad[j])
+    return np.repeat(pos[at], n), np.repeat(day[at], n), k.astype(np.int64), v.astype(float), unknown
+
+
 def test_effective_snapshots_equal_the_index_and_rowid_reads(con):
     """The one-statement read of snapshots in effect (next_date range test) against the earlier two-statement
     read (the (owner, date) index chosen in numpy, then the rows by rowid)."""
-    from risk.packed_reads import (choose_snapshots, decode_effective, decode_snapshots, effective_part, index_part,
-                                   rows_part, run_parts)
+    from risk.packed_reads import decode_effective, effective_part, run_parts
 
     pids = [r[0] for r in con.execute("SELECT DISTINCT portfolio_id FROM holdings ORDER BY 1").fetchall()]
     dates = sorted(r[0] for r in con.execute("SELECT DISTINCT date FROM holdings").fetchall())
@@ -223,10 +277,10 @@ def test_effective_snapshots_equal_the_index_and_rowid_reads(con):
         for s, e in ((dates[1], dates[1]), (dates[1] + dt.timedelta(days=3), dates[-1]), (dates[0], dates[0])):
             [t] = run_parts(con, [effective_part("holdings", s, e, owners)])
             got = decode_effective(t, owners, s)
-            [idx] = run_parts(con, [index_part("holdings")])
-            pick = choose_snapshots(idx, owners, s, e)
-            [rows] = run_parts(con, [rows_part("holdings", pick[0])])
-            ref = decode_snapshots(rows, pick)
+            [idx] = run_parts(con, [_index_part("holdings")])
+            pick = _choose_snapshots(idx, owners, s, e)
+            [rows] = run_parts(con, [_rows_part("holdings", pick[0])])
+            ref = _decode_snapshots(rows, pick)
             og, orf = np.lexsort((got[2], got[1], got[0])), np.lexsort((ref[2], ref[1], ref[0]))
             for a, b in zip(got[:4], ref[:4]):
                 np.testing.assert_array_equal(a[og], b[orf])

@@ -8,7 +8,8 @@ import pyarrow as pa
 
 from risk.brinson import brinson_arrays
 from risk.jobs.common import (check_complete, concat_results, grid_results, key_positions, results_frame, sector_sums,
-                              select_keys, snapshot_arrays, span_days, window_first)
+                              benchmark_map, benchmark_parts, select_keys, snapshot_arrays, span_days,
+                              window_start)
 from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.linking import link_coefficients
 
@@ -35,28 +36,19 @@ def load(con, date, chunks, params):
     """Daily sector weights and returns of portfolios and their benchmarks over the window."""
     pids = [p for c in chunks for p in c]
     n_days = window_length(params)
-    first_day = params.get("_window_start") or window_first(con, date, n_days)
-    if first_day is None:
-        raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
+    first_day = window_start(con, date, params, n_days)
     # One statement for every input (packed_reads): benchmark ids, sectors, the window's returns and closes (from a
     # little before it), and the holdings and benchmark snapshots in effect over the window (the packs' next_date
     # range test). Periods run from the close of days[0] to that of days[-1]: snapshots in effect on
     # days[0]..days[-2] matter.
     px_from = first_day - dt.timedelta(days=PRICE_LOOKBACK_DAYS)
-    known = params.get("_benchmarks")  # portfolio -> benchmark id, from run_job's plan statement
-    bm_part = [] if known is not None else [
-        ("SELECT portfolio_id AS pf, benchmark_id AS bench FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
-         {"ids": pids})]
-    *bm, sec_t, ret_t, h_rows, b_rows, px_t = run_parts(con, bm_part + [
+    *bm, sec_t, ret_t, h_rows, b_rows, px_t = run_parts(con, benchmark_parts(params, pids) + [
         ("SELECT asset_key, sector FROM assets", {}),
         daily_part("asset_returns", ["ret"], first_day, date),
         effective_part("holdings", first_day, date, pids),
         effective_part("benchmark_weights", first_day, date),
         daily_part("prices", ["close"], px_from, date)])
-    if known is not None:
-        bmap = {x: known.get(x) for x in pids}
-    else:
-        bmap = dict(zip(bm[0].column("pf").to_pylist(), bm[0].column("bench").to_pylist()))
+    bmap = benchmark_map(params, pids, bm)
     nob = [p for p in pids if not bmap.get(p)]
     if nob:
         raise ValueError(f"portfolios: {nob[0]!r} has no benchmark_id; Brinson needs one")

@@ -9,7 +9,8 @@ import pyarrow as pa
 
 from risk.campisi import campisi_arrays
 from risk.jobs.common import (asset_name, check_complete, chunk_rows, coded, concat_results, grid_results, key_positions,
-                              results_frame, scatter_add, select_keys, snapshot_arrays, window_first)
+                              results_frame, scatter_add, select_keys, snapshot_arrays, window_start,
+                              benchmark_map, benchmark_parts)
 from risk.packed import packed_name
 from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.linking import link_coefficients
@@ -41,20 +42,14 @@ def load(con, date, chunks, params):
     """Per-bond daily Campisi effects (shared) and daily bond weights of each portfolio and benchmark."""
     pids = [p for c in chunks for p in c]
     n_days = window_length(params)
-    first_day = params.get("_window_start") or window_first(con, date, n_days)
-    if first_day is None:
-        raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
+    first_day = window_start(con, date, params, n_days)
     # One statement for every input (packed_reads): the window's trading days, benchmark ids, holdings and benchmark
     # snapshots in effect over the window, every bond's terms, the bond analytics (from a little before the window,
     # for benchmark sets set before it) and the government curve.
     an_from = first_day - dt.timedelta(days=ANALYTICS_LOOKBACK_DAYS)
-    known = params.get("_benchmarks")  # portfolio -> benchmark id, from run_job's plan statement
-    bm_part = [] if known is not None else [
-        ("SELECT portfolio_id AS pf, benchmark_id AS bench FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))",
-         {"ids": pids})]
     day_t, *bm, h_rows, b_rows, bond_t, an_t, curve = run_parts(con, [
         (f"SELECT date FROM {packed_name('asset_returns')} WHERE date BETWEEN $s AND $e", {"s": first_day, "e": date}),
-        *bm_part,
+        *benchmark_parts(params, pids),
         effective_part("holdings", first_day, date, pids),
         effective_part("benchmark_weights", first_day, date),
         ("SELECT a.asset_key, a.asset_id, b.coupon_rate, b.maturity_date FROM bonds b JOIN assets a USING (asset_id)", {}),
@@ -65,10 +60,7 @@ def load(con, date, chunks, params):
     if len(days) < n_days:
         raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has {len(days)}")
     start, end = days[0].item(), days[-2].item()
-    if known is not None:
-        bmap = {x: known.get(x) for x in pids}
-    else:
-        bmap = dict(zip(bm[0].column("pf").to_pylist(), bm[0].column("bench").to_pylist()))
+    bmap = benchmark_map(params, pids, bm)
     bids = sorted({b for b in bmap.values() if b})
     snap = _frame(snapshot_arrays("holdings", pids, start, decode_effective(h_rows, pids, start), False), end)
     if bids:

@@ -170,6 +170,30 @@ def window_first(con, end: dt.date, count: int) -> dt.date | None:
     return np.asarray(days, dtype="datetime64[D]").min().item() if len(days) == count else None
 
 
+def window_start(con, date: dt.date, params: dict, n_days: int) -> dt.date:
+    """First day of the job's window: from ``run_job``'s plan statement when it has it, else :func:`window_first`."""
+    first = params.get("_window_start") or window_first(con, date, n_days)
+    if first is None:
+        raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
+    return first
+
+
+_BENCHMARK_IDS = "SELECT portfolio_id AS pf, benchmark_id AS bench FROM portfolios WHERE portfolio_id IN (SELECT unnest($ids))"
+
+
+def benchmark_parts(params: dict, pids: list) -> list:
+    """The statement part that reads the portfolios' benchmark ids, or none when the plan statement already has them."""
+    return [] if params.get("_benchmarks") is not None else [(_BENCHMARK_IDS, {"ids": pids})]
+
+
+def benchmark_map(params: dict, pids: list, bm: list) -> dict:
+    """portfolio -> benchmark id, from the plan statement or from the result of :func:`benchmark_parts`' part."""
+    known = params.get("_benchmarks")
+    if known is not None:
+        return {x: known.get(x) for x in pids}
+    return dict(zip(bm[0].column("pf").to_pylist(), bm[0].column("bench").to_pylist()))
+
+
 def window_days(con, end: dt.date, count: int) -> np.ndarray:
     """The last ``count`` trading days (dates with returns) up to ``end`` inclusive, from the packed returns."""
     from risk.packed import packed_name

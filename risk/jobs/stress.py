@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 
 from risk.jobs.common import (check_complete, coded, concat_results, dense_positions, key_positions, results_frame,
-                              select_keys, snapshot_frame, window_first)
+                              select_keys, snapshot_frame, window_start)
 from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.stress import historical_stress, position_returns, scenarios_from_rows
 
@@ -24,9 +24,7 @@ def window_length(params) -> int:
 def load(con, date, chunks, params):
     """Position sensitivities and scenario returns (shared), market values per chunk."""
     pids = [p for c in chunks for p in c]
-    first = params.get("_window_start") or window_first(con, date, params["window"])
-    if first is None:
-        raise ValueError(f"--window: needs {params['window']} trading days up to {date}, the database has fewer")
+    first = window_start(con, date, params, params["window"])
     # One statement (packed_reads): the holdings in effect on the date, the day's closes and bond analytics, the
     # window's returns, the scenarios and every asset's attributes (a few hundred rows: cheaper than a second
     # statement with the held keys as an IN list, 10 ms under load, measured).

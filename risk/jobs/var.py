@@ -5,7 +5,7 @@ import numpy as np
 import pyarrow as pa
 
 from risk.backtest import basel_zone, christoffersen, kupiec
-from risk.jobs.common import check_complete, grid_results, key_positions, scatter_add, select_keys, snapshot_arrays, window_first
+from risk.jobs.common import check_complete, grid_results, key_positions, scatter_add, select_keys, snapshot_arrays, window_start
 from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.var import value_at_risk
 
@@ -31,9 +31,7 @@ def load(con, date, chunks, params):
     """Weights, NAVs and the shared (days x assets) return matrix for every chunk of portfolios."""
     pids = [p for c in chunks for p in c]
     n_days = window_length(params)
-    first = params.get("_window_start") or window_first(con, date, n_days)
-    if first is None:
-        raise ValueError(f"--window: needs {n_days} trading days up to {date}, the database has fewer")
+    first = window_start(con, date, params, n_days)
     # One statement: the holdings snapshots in effect on the date (the packs' next_date range test), the window's
     # returns and the as-of closes (a trading day with returns), as parts of one UNION ALL BY NAME (packed_reads).
     rows, ret_t, px_t = run_parts(con, [effective_part("holdings", date, date, pids),
