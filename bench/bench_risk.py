@@ -6,8 +6,10 @@ is a whole run: checking the tables and the packed copies (one statement),
 resolving the date, portfolios and earlier runs, reading every input from the
 file (the packed daily matrices and holdings snapshots of risk/packed.py, the
 small tables as they are), computing, and writing the results and run records
-back to the file in one transaction; ``force=True``, so every round also
-deletes the previous round's rows. Outside the timed region: imports, Numba
+back to the file in one transaction; ``force=True``, so every round supersedes
+the previous round's rows (results are append-only: no DELETE or UPDATE; every
+COMPACT_AFTER-th forced rerun of the same date also drops the rows it
+superseded, inside the timed region, as production does). Outside the timed region: imports, Numba
 compilation (one warm-up run), opening the connection, and building the packed
 copies (``generate`` builds them, as the loader does in production). Each job
 also runs next to a per-portfolio peer on the same data in the same run (the

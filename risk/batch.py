@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from risk.jobs import JOBS
-from risk.packed import ensure_packed
-from risk.store import connect, plan_run, resolve_portfolios, write_failure, write_results
+from risk.packed import guard
+from risk.store import (COMPACT_AFTER, connect, drop_superseded, next_run, plan_for_day, plan_run, resolve_portfolios,
+                         window_from_days, write_failure, write_results)
 
 # Portfolios per task: big enough to amortise task overhead, small enough to spread over workers.
 CHUNK_SIZE = {"var": 500, "stress": 100, "brinson": 5, "campisi": 13, "book": 1}
@@ -108,13 +109,19 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
     con = connect(db) if own else db  # a long-lived service passes its open connection
     try:
         clock.start("plan")
-        # Required tables present and non-empty, packed copies current: one statement when all is in place.
-        ensure_packed(con, mod.PACKS, required=("portfolios",) + tuple(mod.TABLES))
-        # The as-of date, the portfolios, their recorded runs and the window's first day in one statement, with
-        # dates from the packed returns where the job reads them (250 rows a year instead of 150,000).
-        dates_from = "packed_asset_returns" if "asset_returns" in mod.PACKS else "asset_returns"
+        # Required tables present and non-empty, packed copies current: one statement when all is in place, which
+        # also brings the packed returns' trading days (recorded when they were packed).
+        _, days = guard(con, mod.PACKS, required=("portfolios",) + tuple(mod.TABLES))
         window = mod.window_length(p) if hasattr(mod, "window_length") else None
-        planned = plan_run(con, job, date, p, dates_from, window, with_benchmarks=True)
+        if days is not None:
+            # The as-of day and the window's first day from those days; the portfolios and their recorded runs of
+            # that day in one statement with a constant date.
+            d, first = window_from_days(days, date, window)
+            known, states, bmap = plan_for_day(con, job, d, p, with_benchmarks=True)
+            planned = (d, known, states) + ((first,) if window is not None else ()) + (bmap,)
+        else:
+            # Jobs that do not read returns: the date from asset_returns in the plan statement itself.
+            planned = plan_run(con, job, date, p, "asset_returns", window, with_benchmarks=True)
         d, known, states = planned[:3]
         pids = resolve_portfolios(con, portfolios, mod.KINDS, known)
         done = set() if force else {x for x, (st, same) in states.items() if st == "done" and same}
@@ -139,12 +146,14 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         from foreland.progress import progress
 
         bar = progress(total=len(todo), desc=f"risk {job}", unit="portfolio", disable=None if show_progress else True)
+        # One run number for every chunk of this run (they write different portfolios), above any recorded one.
+        run = next_run(getattr(states, "last_run", 0))
 
         def finish(i: int, result, attempts: int) -> None:
             rows, secs = result
             clock.start("write")
-            # Rows exist only for portfolios with a recorded run: only they are deleted and their records updated.
-            write_results(con, job, d, p, rows, chunks[i], secs, attempts, recorded=states)
+            # Appended under this run's number: nothing is deleted or updated (earlier runs are superseded).
+            write_results(con, job, d, p, rows, chunks[i], secs, attempts, run=run)
             if scheduler == "sync":
                 clock.stop()
             else:
@@ -155,7 +164,7 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
 
         def fail(i: int, exc: BaseException, attempts: int) -> None:
             msg = f"{type(exc).__name__}: {exc}"
-            write_failure(con, job, d, p, chunks[i], msg, attempts)
+            write_failure(con, job, d, p, chunks[i], msg, attempts, run=run)
             summary.failed.update({x: msg for x in chunks[i]})
             bar.update(len(chunks[i]))
 
@@ -178,6 +187,10 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
                 _run_dask(job, shared, payloads, p, compute, scheduler, workers, retries, finish, fail)
         finally:
             bar.close()
+        if getattr(states, "most_records", 0) >= COMPACT_AFTER and summary.computed:
+            clock.start("write")
+            # Superseded runs of this (job, date) have piled up (forced reruns): drop those this run replaced.
+            drop_superseded(con, job, d, run, summary.computed)
         clock.stop()
         summary.stages = clock.times
         summary.seconds = time.perf_counter() - t0

@@ -87,7 +87,8 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     ld.add_argument("--file", required=True, help=".parquet or .csv file with the table's columns")
     ld.add_argument("--replace", action="store_true", help="empty the table first")
 
-    pk = sub.add_parser("pack", help="rebuild the packed copies the jobs read (after writing input tables by SQL)")
+    pk = sub.add_parser("pack", help="rebuild the packed copies the jobs read (after writing input tables by SQL) and "
+                                     "remove superseded result rows")
     pk.add_argument("--db", required=True)
 
     sh = sub.add_parser("show", help="print stored results of a job")
@@ -143,12 +144,15 @@ def run(args) -> int:
         from risk.packed import pack
         from risk.store import connect
 
+        from risk.store import compact_results
+
         con = connect(args.db)
         try:
             done = pack(con)
+            rows, recs = compact_results(con)  # results are append-only: superseded runs go here (and lazily)
         finally:
             con.close()
-        print(f"packed {', '.join(done)}")
+        print(f"packed {', '.join(done)}; removed {rows} superseded result rows and {recs} run records")
         return 0
     from risk.batch import SCHEDULERS, run_job
 

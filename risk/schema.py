@@ -27,12 +27,30 @@ TABLES: dict[str, str] = {
                           maturity_days INTEGER NOT NULL, lockup_days INTEGER NOT NULL,
                           ki_strike DOUBLE, floor DOUBLE""",
     "market_params": "date DATE NOT NULL, underlying_id VARCHAR NOT NULL, vol DOUBLE NOT NULL, dividend DOUBLE NOT NULL",
-    "risk_results": """job VARCHAR NOT NULL, portfolio_id VARCHAR NOT NULL, date DATE NOT NULL, item VARCHAR NOT NULL,
-                       metric VARCHAR NOT NULL, value DOUBLE""",
-    "risk_runs": """job VARCHAR NOT NULL, portfolio_id VARCHAR NOT NULL, date DATE NOT NULL, params VARCHAR NOT NULL,
-                    status VARCHAR NOT NULL, error VARCHAR, attempts INTEGER, seconds DOUBLE,
-                    finished_at TIMESTAMP, PRIMARY KEY (job, portfolio_id, date)""",
+    # Results are append-only: every write adds its rows and its run records under a new run number, and the
+    # latest run of a (job, portfolio, date) wins (views below); superseded rows are removed lazily
+    # (store.compact_results). No primary key: a key would turn every rerun into a delete.
+    "risk_result_log": """job VARCHAR NOT NULL, portfolio_id VARCHAR NOT NULL, date DATE NOT NULL,
+                          item VARCHAR NOT NULL, metric VARCHAR NOT NULL, value DOUBLE, run BIGINT NOT NULL""",
+    "risk_run_log": """job VARCHAR NOT NULL, portfolio_id VARCHAR NOT NULL, date DATE NOT NULL, params VARCHAR NOT NULL,
+                       status VARCHAR NOT NULL, error VARCHAR, attempts INTEGER, seconds DOUBLE,
+                       finished_at TIMESTAMP, run BIGINT NOT NULL""",
 }
 INPUT_TABLES = [t for t in TABLES if not t.startswith("risk_")]
+# What readers query: the latest run record of each (job, portfolio, date), and the result rows of its latest
+# finished ("done") run; a failed rerun leaves the last good results readable, as before.
+VIEWS: dict[str, str] = {
+    "risk_runs": """SELECT job, portfolio_id, date, params, status, error, attempts, seconds, finished_at, run
+                      FROM risk_run_log
+                   QUALIFY row_number() OVER (PARTITION BY job, portfolio_id, date ORDER BY run DESC) = 1""",
+    "risk_results": """SELECT r.job, r.portfolio_id, r.date, r.item, r.metric, r.value
+                         FROM risk_result_log r
+                         JOIN (SELECT job, portfolio_id, date, max(run) AS run FROM risk_run_log
+                                WHERE status = 'done' GROUP BY job, portfolio_id, date) d
+                        USING (job, portfolio_id, date, run)""",
+}
+# Result layout version: 1 had the tables risk_results (rows replaced in place) and risk_runs (primary key, records
+# updated in place); 2 the append-only logs above. A store of version 1 is migrated on first use (store.py).
+RESULTS_VERSION = 2
 KEYED_TABLES = ("prices", "asset_returns", "bond_analytics")
 GOV_CURVE = "GOV"

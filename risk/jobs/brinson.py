@@ -6,9 +6,8 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from risk.brinson import brinson_arrays
-from risk.jobs.common import (check_complete, concat_results, grid_results, key_positions, results_frame, sector_sums,
-                              benchmark_map, benchmark_parts, select_keys, snapshot_arrays, span_days,
+from risk.jobs.common import (benchmark_map, benchmark_parts, check_complete, coded, concat_results, grid_results,
+                              key_positions, results_frame, sector_sums, select_keys, snapshot_arrays, span_days,
                               window_start)
 from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.linking import link_coefficients
@@ -150,13 +149,16 @@ def _sector_weights_returns(mv_s, pnl_s):
 
 def compute(shared, payload, params) -> pa.Table:
     """Linked allocation/selection/interaction per sector and in total, plus the compounded returns."""
+    from risk.jobs.kernels import linked_brinson_kernel, period_returns_kernel
+
     wp, rp = payload["wp"], payload["rp"]
     wb, rb = shared["bench_w"][payload["bench"]], shared["bench_r"][payload["bench"]]
-    # NaN sector returns mark unheld sectors; brinson_arrays attributes them (docs/risk.md).
-    alloc, sel, inter = brinson_arrays(wp, wb, rp, rb, params["model"], params["effects"])
-    port_t, bench_t = np.nansum(wp * rp, -1), np.nansum(wb * rb, -1)
-    coef = link_coefficients(port_t, bench_t, params["linking"])[..., None]
-    eff = np.stack([(alloc * coef).sum(1), (sel * coef).sum(1), (inter * coef).sum(1)], -1)  # P x S x 3
+    # NaN sector returns mark unheld sectors; the compiled loop attributes them as brinson_arrays does
+    # (docs/risk.md) and links each period's effects as it goes: no (owners x days x sectors) temporaries.
+    port_t, bench_t = period_returns_kernel()(wp, rp), period_returns_kernel()(wb, rb)
+    coef = link_coefficients(port_t, bench_t, params["linking"])
+    eff = linked_brinson_kernel()(wp, wb, rp, rb, bench_t, np.ascontiguousarray(coef), params["model"] == "BF",
+                                  params["effects"] == 3)  # P x S x 3
     cp = np.prod(1 + port_t, axis=1) - 1
     cb = np.prod(1 + bench_t, axis=1) - 1
     gap = np.abs(eff.sum((1, 2)) - (cp - cb))
@@ -167,8 +169,9 @@ def compute(shared, payload, params) -> pa.Table:
     p, s = eff.shape[:2]
     names = ["allocation", "selection", "interaction", "total"]
     full = np.concatenate([eff, eff.sum(-1, keepdims=True)], -1)
-    per_sector = results_frame(np.repeat(np.asarray(pids, dtype=object), s * 4), np.tile(np.repeat(sectors, 4), p),
-                               np.tile(names, p * s), full.ravel())
+    per_sector = results_frame(coded(pids, np.repeat(np.arange(p), s * 4)),
+                               coded(sectors, np.tile(np.repeat(np.arange(s), 4), p)),
+                               coded(names, np.tile(np.arange(4), p * s)), full.ravel())
     tot = np.column_stack([eff.sum(1), cp, cb, cp - cb])
     port = grid_results(pids, names[:3] + ["portfolio_return", "benchmark_return", "active_return"], tot)
     return concat_results([port, per_sector])
