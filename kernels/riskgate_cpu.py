@@ -59,7 +59,7 @@ class CpuGate:
         # cache-line aligned, so a bucket's first 4 (key, tag) ways and each record sit in the
         # fewest lines (see riskgate_numba's record layouts)
         self.a_kt = K.aligned_zeros((na, 2), np.uint64)
-        self.a_data = K.aligned_zeros((na, K.A_FIELDS), np.int64)
+        self.a_rec = K.aligned_zeros((na, K.AR_FIELDS), np.int64)  # kernel layout; ``a_data`` is canonical
         self.p_kc = K.aligned_zeros((npn, 2), np.uint64)
         self.p_data = K.aligned_zeros((npn, K.P_FIELDS), np.int64)
         self.o_ft = K.aligned_zeros((no,), np.uint64)  # fingerprint | day | state (riskgate_numba)
@@ -85,7 +85,7 @@ class CpuGate:
         a_rows = np.zeros((len(a_ids), K.A_FIELDS), dtype=np.int64)
         for j, c in enumerate(a_cols):
             a_rows[:, j] = np.asarray(accounts[c], dtype=np.int64)
-        bad = _insert_accounts(self.a_kt.reshape(-1), self.a_data, self.ways, a_ids, a_rows)
+        bad = _insert_accounts(self.a_kt.reshape(-1), self.a_rec, self.ways, a_ids, _account_rec(a_rows))
         if bad >= 0:
             raise TableFullError("accounts", f"accounts: table full: account {int(a_ids[bad])} finds no free way "
                                  f"in its bucket ({len(self.a_kt) // self.ways} buckets x {self.ways} ways)")
@@ -140,7 +140,7 @@ class CpuGate:
         K.process_batch(
             words, out.view(np.uint8),
             self.i_index, self.i_data.reshape(-1),
-            self.a_kt.reshape(-1), self.a_data.reshape(-1), self.ways,
+            self.a_kt.reshape(-1), self.a_rec.reshape(-1), self.ways,
             self.p_kc.reshape(-1), self.p_data.reshape(-1), self.ways,
             self.o_ft, self.o_data.reshape(-1), self.ways,
             self.day, self.hints,
@@ -155,8 +155,9 @@ class CpuGate:
         acc = pd.DataFrame({"account": self.a_kt[ua, 0]})
         names = ("status", "cash", "cash_frozen", "max_order_qty", "max_order_value", "max_orders_per_window",
                  "window_us", "window", "count")
+        a_data = self.a_data[ua]
         for j, c in enumerate(names):
-            acc[c] = self.a_data[ua, j]
+            acc[c] = a_data[:, j]
         up = np.flatnonzero(self.p_kc[:, 1])
         pos = pd.DataFrame({"account": self.p_kc[up, 0], "code": (self.p_kc[up, 1] - np.uint64(1)).astype(np.int64),
                             "available": self.p_data[up, K.P_AVAIL], "frozen": self.p_data[up, K.P_FROZEN],
@@ -183,6 +184,17 @@ class CpuGate:
         return np.sort(o_kt[today & ((tag & np.uint64(3)) != K.O_FREE), 0])
 
     @property
+    def a_data(self) -> np.ndarray:
+        """Account records per slot in the canonical columns ``A_STATUS .. A_COUNT`` (a copy: readers' view)."""
+        r = self.a_rec
+        out = np.empty((len(r), K.A_FIELDS), dtype=np.int64)
+        out[:, K.A_STATUS] = r[:, K.AR_SN] & ((1 << K.SN_SHIFT) - 1)
+        out[:, K.A_MAXN] = r[:, K.AR_SN] >> K.SN_SHIFT
+        for a_col, r_col in K.A_TO_AR:
+            out[:, a_col] = r[:, r_col]
+        return out
+
+    @property
     def o_kt(self) -> np.ndarray:
         """Orders as (id, tag) pairs per slot, tag = day << 2 | state (a copy: readers' canonical view)."""
         used = self.o_ft != 0
@@ -201,12 +213,21 @@ class CpuGate:
         for arr in (self.o_ft, self.o_data.reshape(-1)):
             step = max(4096 // arr.itemsize, 1)
             arr[::step] = arr[::step].copy()
-        return SimpleNamespace(i_index=self.i_index, i_data=self.i_data, a_kt=self.a_kt, a_data=self.a_data,
+        return SimpleNamespace(i_index=self.i_index, i_data=self.i_data, a_kt=self.a_kt, a_data=self.a_rec,
                                p_kc=self.p_kc, p_data=self.p_data, o_kt=self.o_ft, o_data=self.o_data,
                                day=self.day, ways=self.ways)
 
 
 from numba import njit  # noqa: E402
+
+
+def _account_rec(rows: np.ndarray) -> np.ndarray:
+    """Canonical account rows (``A_STATUS .. A_COUNT``) in the kernel's one-line layout (``AR_*``)."""
+    out = np.zeros((len(rows), K.AR_FIELDS), dtype=np.int64)
+    out[:, K.AR_SN] = rows[:, K.A_STATUS] | (rows[:, K.A_MAXN] << K.SN_SHIFT)
+    for a_col, r_col in K.A_TO_AR:
+        out[:, r_col] = rows[:, a_col]
+    return out
 
 
 @njit(cache=True)
@@ -230,8 +251,8 @@ def _order_fp(order_id):
 
 
 @njit(cache=True)
-def _insert_accounts(a_kt, a_data, ways, ids, rows):
-    # a_kt: the flat (key, tag) view; a_data: the record matrix
+def _insert_accounts(a_kt, a_rec, ways, ids, rows):
+    # a_kt: the flat (key, tag) view; a_rec: the record matrix (kernel layout)
     nb = a_kt.shape[0] // (2 * ways)
     for i in range(ids.shape[0]):
         if K.account_find(a_kt, ways, nb, ids[i]) >= 0:
@@ -246,7 +267,7 @@ def _insert_accounts(a_kt, a_data, ways, ids, rows):
             return i
         a_kt[2 * s] = ids[i]
         a_kt[2 * s + 1] = 1
-        a_data[s, :] = rows[i, :]
+        a_rec[s, :] = rows[i, :]
     return -1
 
 

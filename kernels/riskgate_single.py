@@ -36,7 +36,7 @@ def process_one(msg, out, i_index, n_codes, i_data, n_ins, a_kt, a_data, na, p_k
     K.process_batch(
         carray(msg, (48,)).view(np.uint64), carray(out, (2,)),
         carray(i_index, (n_codes,)), carray(i_data, (n_ins * K.I_FIELDS,)),
-        carray(a_kt, (na * 2,)), carray(a_data, (na * K.A_FIELDS,)), ways,
+        carray(a_kt, (na * 2,)), carray(a_data, (na * K.AR_FIELDS,)), ways,
         carray(p_kc, (npos * 2,)), carray(p_data, (npos * K.P_FIELDS,)), ways,
         carray(o_kt, (no,)), carray(o_data, (no * K.O_FIELDS,)), ways,
         carray(day, (1,)), carray(day, (0,)),  # one message: no hint scratch needed

@@ -274,3 +274,18 @@ def test_process_keeps_the_callers_index():
     df = pd.DataFrame({"type": ["CANCEL", "EOD"], "ts_us": [1, 2], "order_id": [9, 0]}, index=[17, 4])
     d = g.process(df)
     assert list(d.index) == [17, 4] and list(d["reason"]) == ["UNKNOWN_ORDER", "OK"]
+
+
+def test_packed_account_fields_round_trip_at_their_limits():
+    """status and max_orders_per_window share a word in the kernel's account line: the extremes survive."""
+    acc = ACCOUNTS.copy()
+    n = len(acc)
+    acc["status"] = [0, 1, 2][:n] + [2] * max(0, n - 3)
+    acc["max_orders_per_window"] = [65535, 0, 1][:n] + [65534] * max(0, n - 3)
+    acc["max_order_value"] = 2**62 - 1
+    gate = RiskGate("cpu").load(INSTRUMENTS, acc, POSITIONS)
+    got = gate.snapshot()["accounts"].set_index("account")
+    want = acc.set_index("account").loc[got.index]
+    for c in ("status", "max_orders_per_window", "max_order_value", "cash", "window_us"):
+        assert (got[c].to_numpy() == want[c].to_numpy()).all(), c
+    assert set(got["max_orders_per_window"]) >= {65535, 0} and set(got["status"]) >= {0, 1, 2}

@@ -29,6 +29,11 @@ def test_kernel_equals_model(seed):
     assert len(bad) == 0, f"first difference at message {bad[0]}: {msgs[bad[0]]} cpu {got[bad[0]]} model {want[bad[0]]}"
     assert (got["accepted"] == want["accepted"]).all()
     assert_same_snapshot(gate.snapshot(), model.snapshot())
+    # riskgate_numba.FRESH_POSITIONS: a run-time insert writes key and tag only, which is
+    # right only while no unused slot's record is ever written
+    impl = gate._impl
+    assert not impl.p_data[impl.p_kc[:, 1] == 0].any()
+    assert (impl.p_kc[:, 1] != 0).sum() > len(pos)  # buys did insert rows
     # the stream really exercises the gate: most reason codes occur
     assert len(np.unique(want["reason"])) >= 12
 
