@@ -154,6 +154,14 @@ def ensure_result_tables(con) -> None:
         raise
 
 
+def parse_date(date: str | dt.date) -> dt.date:
+    """A ``--date`` value as a date; ValueError naming the field unless it is YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(str(date))
+    except ValueError:
+        raise ValueError(f"--date: must be YYYY-MM-DD, got {date!r}") from None
+
+
 def resolve_date(con, date: str | dt.date | None) -> dt.date:
     """The as-of date: the given one if it is a trading day in asset_returns, else the latest one."""
     if date is None:
@@ -161,10 +169,7 @@ def resolve_date(con, date: str | dt.date | None) -> dt.date:
         if d is None:
             raise ValueError("--db: asset_returns is empty; nothing to compute")
         return d
-    try:
-        d = dt.date.fromisoformat(str(date))
-    except ValueError:
-        raise ValueError(f"--date: must be YYYY-MM-DD, got {date!r}") from None
+    d = parse_date(date)
     if con.execute("SELECT count(*) FROM asset_returns WHERE date = ?", [d]).fetchall()[0][0] == 0:
         raise ValueError(f"--date: {d} is not a trading day with returns in asset_returns")
     return d
@@ -261,12 +266,7 @@ def plan_query(job: str, date: str | dt.date | None, params: dict[str, Any], dat
                window: int | None = None) -> tuple[str, dict[str, Any], dt.date | None]:
     """The SELECT of ``plan_run`` (columns day, first, n_days, portfolio_id, kind, benchmark_id, status, same, run), its
     parameters and the parsed ``date``; a job may run it as part of a bigger statement (``packed.ensure_packed``)."""
-    given = None
-    if date is not None:
-        try:
-            given = dt.date.fromisoformat(str(date))
-        except ValueError:
-            raise ValueError(f"--date: must be YYYY-MM-DD, got {date!r}") from None
+    given = None if date is None else parse_date(date)
     if dates_from not in ("asset_returns", "packed_asset_returns"):
         raise ValueError(f"dates_from: must be asset_returns or packed_asset_returns, got {dates_from!r}")
     # The date and the done check in one statement: the date picks the run records the join reads.
@@ -291,12 +291,7 @@ def window_from_days(days: np.ndarray, date: str | dt.date | None, window: int |
     """The as-of day and the first day of the last ``window`` trading days up to it (None when there are fewer),
     from the packed returns' days (``packed.guard``): what ``plan_query`` finds with its dates subquery, with the
     same errors."""
-    given = None
-    if date is not None:
-        try:
-            given = dt.date.fromisoformat(str(date))
-        except ValueError:
-            raise ValueError(f"--date: must be YYYY-MM-DD, got {date!r}") from None
+    given = None if date is None else parse_date(date)
     days = np.asarray(days, dtype="datetime64[D]")
     if given is None:
         if len(days) == 0:
