@@ -62,8 +62,10 @@ class CpuGate:
         self.a_rec = K.aligned_zeros((na, K.AR_FIELDS), np.int64)  # kernel layout; ``a_data`` is canonical
         self.p_kc = K.aligned_zeros((npn, 2), np.uint64)
         self.p_data = K.aligned_zeros((npn, K.P_FIELDS), np.int64)
+        # by place, not slot (riskgate_numba.order_place): ``o_kt``/``o_data`` are the slot-ordered views
         self.o_ft = K.aligned_zeros((no,), np.uint64)  # fingerprint | day | state (riskgate_numba)
-        self.o_data = K.aligned_zeros((no, K.O_FIELDS), np.int64)
+        self.o_rec = K.aligned_zeros((no, K.O_FIELDS), np.int64)
+        self._o_places = order_places(order_buckets, ways)
         self.day = np.zeros(1, dtype=np.int64)
         self.hints = np.zeros(K.HINT_SIZE, dtype=np.int64)  # kernel scratch: pipeline ring and filters
 
@@ -116,7 +118,7 @@ class CpuGate:
             p, _ = _position_scan(self.p_kc.reshape(-1), self.ways, p_nb, acc, code)
             if p < 0:
                 raise ValueError(f"orders: order {int(ids[i])} needs a positions row ({int(acc)}, {code:06d})")
-            s, free = _order_scan(self.o_ft, self.o_data.reshape(-1), self.ways, o_nb, ids[i], int(self.day[0]))
+            s, free = _order_scan(self.o_ft, self.o_rec.reshape(-1), self.ways, o_nb, ids[i], int(self.day[0]))
             if s >= 0:
                 raise ValueError(f"orders.order_id: {int(ids[i])} appears twice")
             if free < 0:
@@ -125,8 +127,8 @@ class CpuGate:
             # opened before the gate started: a day number that is never today
             self.o_ft[free] = ((np.uint64(_order_fp(ids[i])) << np.uint64(K.TAG_BITS))
                                | (np.uint64(LOADED_ORDER_DAY) << np.uint64(2)) | np.uint64(K.O_OPEN_STATE))
-            self.o_data[free, K.O_KEY] = ids[i].astype(np.int64)
-            self.o_data[free, :K.O_ISLOT + 1] = (int(orders["side"][i]), int(orders["price"][i]),
+            self.o_rec[free, K.O_KEY] = ids[i].astype(np.int64)
+            self.o_rec[free, :K.O_ISLOT + 1] = (int(orders["side"][i]), int(orders["price"][i]),
                                                  int(orders["open_qty"][i]), int(orders["frozen_cash"][i]),
                                                  a, p, self.i_index[code])
 
@@ -142,7 +144,7 @@ class CpuGate:
             self.i_index, self.i_data.reshape(-1),
             self.a_kt.reshape(-1), self.a_rec.reshape(-1), self.ways,
             self.p_kc.reshape(-1), self.p_data.reshape(-1), self.ways,
-            self.o_ft, self.o_data.reshape(-1), self.ways,
+            self.o_ft, self.o_rec.reshape(-1), self.ways,
             self.day, self.hints,
         )
         return out
@@ -164,7 +166,7 @@ class CpuGate:
                             "pending": self.p_data[up, K.P_PENDING]})
         o_kt = self.o_kt
         uo = np.flatnonzero((o_kt[:, 1] & np.uint64(3)) == K.O_OPEN_STATE)
-        od = self.o_data[uo]
+        od = self.o_rec[self._o_places[uo]]
         ords = pd.DataFrame({
             "order_id": o_kt[uo, 0], "account": self.a_kt[od[:, K.O_ASLOT], 0],
             "code": (self.p_kc[od[:, K.O_PSLOT], 1] - np.uint64(1)).astype(np.int64), "side": od[:, K.O_SIDE],
@@ -197,11 +199,17 @@ class CpuGate:
     @property
     def o_kt(self) -> np.ndarray:
         """Orders as (id, tag) pairs per slot, tag = day << 2 | state (a copy: readers' canonical view)."""
-        used = self.o_ft != 0
-        out = np.zeros((len(self.o_ft), 2), dtype=np.uint64)
-        out[used, 0] = self.o_data[used, K.O_KEY].view(np.uint64)
-        out[:, 1] = self.o_ft & np.uint64(K.TAG_MASK)
+        ft = self.o_ft[self._o_places]
+        used = ft != 0
+        out = np.zeros((len(ft), 2), dtype=np.uint64)
+        out[used, 0] = self.o_rec[self._o_places[used], K.O_KEY].view(np.uint64)
+        out[:, 1] = ft & np.uint64(K.TAG_MASK)
         return out
+
+    @property
+    def o_data(self) -> np.ndarray:
+        """Order records per slot (``O_*`` columns; a copy in the RTL's slot order)."""
+        return self.o_rec[self._o_places]
 
     def fast_path_arrays(self):
         """The arrays the Cython single-message path passes to the kernel's C entry (orders: the entries)."""
@@ -210,15 +218,27 @@ class CpuGate:
         # Every well-formed NEW writes an orders entry and its record, in a slot no one may
         # have touched yet: fault those pages in now (rewrite one value per 4 KiB page) so
         # that no single decision pays a (huge) page fault. The batch path does not need it.
-        for arr in (self.o_ft, self.o_data.reshape(-1)):
+        for arr in (self.o_ft, self.o_rec.reshape(-1)):
             step = max(4096 // arr.itemsize, 1)
             arr[::step] = arr[::step].copy()
         return SimpleNamespace(i_index=self.i_index, i_data=self.i_data, a_kt=self.a_kt, a_data=self.a_rec,
-                               p_kc=self.p_kc, p_data=self.p_data, o_kt=self.o_ft, o_data=self.o_data,
+                               p_kc=self.p_kc, p_data=self.p_data, o_kt=self.o_ft, o_data=self.o_rec,
                                day=self.day, ways=self.ways)
 
 
 from numba import njit  # noqa: E402
+
+
+def order_places(buckets: int, ways: int) -> np.ndarray:
+    """Place of every orders slot (``bucket * ways + way``, the RTL's numbering) in the kernel's arrays.
+
+    See riskgate_numba.order_place: the first ``min(ways, O_SCAN)`` ways of all buckets
+    densely, the remaining ways after them.
+    """
+    slot = np.arange(buckets * ways, dtype=np.int64)
+    b, w = slot // ways, slot % ways
+    op = min(ways, K.O_SCAN)
+    return np.where(w < op, b * op + w, buckets * op + b * (ways - op) + (w - op))
 
 
 def _account_rec(rows: np.ndarray) -> np.ndarray:

@@ -217,14 +217,31 @@ def _ii(ins, col):
     return np.uint64(ins) * np.uint64(I_FIELDS) + np.uint64(col)
 
 
+# ---- orders: primary ways dense, overflow ways apart ---------------------------
+# The orders' entries (``o_ft``) and records (``o_data``) are stored by *place*, not by
+# the RTL's slot number ``bucket * ways + way``: the first OP = min(ways, O_SCAN) ways of
+# every bucket sit densely at ``bucket * OP + way`` (one line of entries a bucket, and the
+# adjacent-line prefetcher's buddy line is a neighbouring bucket's, not the nearly always
+# empty ways 8..15), the other ways after all of them at
+# ``nb * OP + bucket * (ways - OP) + way - OP``. Which way an insert takes (the lowest
+# free one) is unchanged; riskgate_cpu.order_places maps slots to places for readers.
+@njit(cache=True, inline="always", _nrt=False)
+def order_place(b, w, ways, nb):
+    """Place (index into ``o_ft``, row of ``o_data``) of way ``w`` of orders bucket ``b``."""
+    op = min(ways, O_SCAN)
+    if w < op:
+        return b * op + w
+    return nb * op + b * (ways - op) + (w - op)
+
+
 @njit(cache=True, _nrt=False)
 def order_scan(o_ft, o_data, ways, nb, order_id, day):
-    """One pass over ``order_id``'s bucket: (slot of its live entry or -1, lowest free way or -1).
+    """One pass over ``order_id``'s bucket: (place of its live entry or -1, place of the lowest free way or -1).
 
     Live = open, or closed with today's day number; free = never used, or
     closed on an earlier day. ``o_ft`` holds the entries, ``o_data`` the flat records.
     """
-    return order_probe(o_ft, o_data, T.order_bucket(order_id, nb) * ways, ways, order_id, day)
+    return order_probe(o_ft, o_data, T.order_bucket(order_id, nb), ways, nb, order_id, day)
 
 
 @njit(cache=True, _nrt=False)
@@ -249,8 +266,8 @@ O_SCAN = 8  # orders: one line of 8-byte entries (their prefix holds today's and
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def order_hint(o_ft, base, ways, fp, day):
-    """(lowest live slot whose fingerprint is ``fp`` or -1, lowest free way or -1) of the bucket at ``base``.
+def order_hint(o_ft, b, ways, nb, fp, day):
+    """(place of the lowest live way whose fingerprint is ``fp`` or -1, of the lowest free way or -1) of bucket ``b``.
 
     The free way is exact (it depends on tags only); the slot may hold another id with
     the same fingerprint, which :func:`order_probe` rules out.
@@ -262,6 +279,7 @@ def order_hint(o_ft, base, ways, fp, day):
     free = -1
     first = 0
     if ways >= O_SCAN:
+        base = b * O_SCAN  # the primary ways: all O_SCAN of them, densely (order_place)
         # one vector compare of the line's eight entries, then the lowest set bit: no chain
         # of selects (riskgate_simd)
         masks = order_line_masks(o_ft, np.uint64(base), fp, closed_today)
@@ -276,7 +294,7 @@ def order_hint(o_ft, base, ways, fp, day):
             return found, free
         first = O_SCAN  # the used prefix goes on: rare
     for w in range(first, ways):
-        s = base + w
+        s = order_place(b, w, ways, nb)
         e = o_ft[np.uint64(s)]
         if e == 0:
             if free < 0:
@@ -296,12 +314,12 @@ def order_hint(o_ft, base, ways, fp, day):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def order_exact(o_ft, o_data, base, ways, order_id, fp, day):
-    """Live slot of ``order_id`` in the bucket at ``base`` (fingerprint, then the full id), or -1."""
+def order_exact(o_ft, o_data, b, ways, nb, order_id, fp, day):
+    """Place of ``order_id``'s live way in bucket ``b`` (fingerprint, then the full id), or -1."""
     closed_today = np.uint64((day << 2) | O_CLOSED)
     oid = np.uint64(order_id)
     for w in range(ways):
-        s = base + w
+        s = order_place(b, w, ways, nb)
         e = o_ft[np.uint64(s)]
         if e == 0:
             break  # PREFIX
@@ -312,12 +330,12 @@ def order_exact(o_ft, o_data, base, ways, order_id, fp, day):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def order_probe(o_ft, o_data, base, ways, order_id, day):
-    """(live slot of ``order_id`` or -1, lowest free way or -1) of the bucket whose first slot is ``base``."""
+def order_probe(o_ft, o_data, b, ways, nb, order_id, day):
+    """(place of ``order_id``'s live way or -1, place of the lowest free way or -1) of orders bucket ``b``."""
     fp = order_fp(order_id)
-    s, free = order_hint(o_ft, base, ways, fp, day)
+    s, free = order_hint(o_ft, b, ways, nb, fp, day)
     if s >= 0 and np.uint64(o_data[_oi(s, O_KEY)]) != np.uint64(order_id):
-        s = order_exact(o_ft, o_data, base, ways, order_id, fp, day)
+        s = order_exact(o_ft, o_data, b, ways, nb, order_id, fp, day)
     return s, free
 
 
@@ -476,14 +494,15 @@ def _ring(j, field):
 @njit(cache=True, inline="always", _nrt=False)
 def _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb):
     acc = _mw(mw, j, M_ACCOUNT)
-    ob = T.order_bucket(_mw(mw, j, M_ORDER), o_nb) * o_ways
+    ob = T.order_bucket(_mw(mw, j, M_ORDER), o_nb)  # the bucket (its primary ways: one line)
     ab = T.account_bucket(acc, a_nb) * a_ways
     pb = T.position_bucket(acc, _mcode(mw, j), p_nb) * p_ways
     ring[_ring(j, R_OB)] = ob
     ring[_ring(j, R_A)] = ab  # the account bucket, until stage B replaces it by the slot
     ring[_ring(j, R_PB)] = pb
-    prefetch_row(o_ft, np.uint64(ob))  # the first O_SCAN ways: one line when the bucket is line-aligned
-    prefetch_row(o_ft, np.uint64(ob + min(o_ways, O_SCAN) - 1))
+    op = min(o_ways, O_SCAN)
+    prefetch_row(o_ft, np.uint64(ob * op))  # the primary ways: one line when there are O_SCAN of them
+    prefetch_row(o_ft, np.uint64(ob * op + op - 1))
     prefetch_row(a_kt, _ki(ab, 0))
     prefetch_row(p_kc, _ki(pb, 0))
     prefetch_row(i_index, min(_mcode(mw, j), np.uint64(i_index.shape[0] - 1)))  # stage B reads it
@@ -494,9 +513,9 @@ def _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_
 
 @njit(cache=True, inline="always", _nrt=False)
 def _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-             p_kc, p_data, p_ways, o_ft, o_data, o_ways):
+             p_kc, p_data, p_ways, o_ft, o_data, o_ways, o_nb):
     # the fingerprint only: the record holding the full id is not cached yet (the decision checks it)
-    s, free = order_hint(o_ft, ring[_ring(j, R_OB)], o_ways, order_fp(_mw(mw, j, M_ORDER)), day)
+    s, free = order_hint(o_ft, ring[_ring(j, R_OB)], o_ways, o_nb, order_fp(_mw(mw, j, M_ORDER)), day)
     code = _mcode(mw, j)
     # Every type is probed (a CANCEL's unused fields hash to some cached bucket): with
     # vector probes this costs less than a mispredicted branch on the random type.
@@ -572,7 +591,7 @@ def process_batch(
             _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb)
         for j in range(min(STAGE_B, n)):
             _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-                     p_kc, p_data, p_ways, o_ft, o_data, o_ways)
+                     p_kc, p_data, p_ways, o_ft, o_data, o_ways, o_nb)
         for j in range(min(STAGE_C, n)):
             _stage_c(ring, j, mw, a_data, p_data, o_data)
     for i in range(n):
@@ -582,7 +601,7 @@ def process_batch(
                 _stage_a(ring, i + STAGE_A, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb)
             if i + STAGE_B < n:
                 _stage_b(ring, i + STAGE_B, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-                         p_kc, p_data, p_ways, o_ft, o_data, o_ways)
+                         p_kc, p_data, p_ways, o_ft, o_data, o_ways, o_nb)
             if i + STAGE_C < n:
                 _stage_c(ring, i + STAGE_C, mw, a_data, p_data, o_data)
             ob = ring[_ring(i, R_OB)]
@@ -596,9 +615,9 @@ def process_batch(
                 f_o = ring[_ring(i, R_OFREE)]  # exact: free ways depend on tags only
                 oid = _mw(mw, i, M_ORDER)
                 if s_o >= 0 and np.uint64(o_data[_oi(s_o, O_KEY)]) != oid:  # another id's fingerprint
-                    s_o = order_exact(o_ft, o_data, ob, o_ways, oid, order_fp(oid), day)
+                    s_o = order_exact(o_ft, o_data, ob, o_ways, o_nb, oid, order_fp(oid), day)
             else:
-                s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, _mw(mw, i, M_ORDER), day)
+                s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, o_nb, _mw(mw, i, M_ORDER), day)
             hints[ok] = i  # (whether or not this message writes: the filter may over-warn)
             p = ring[_ring(i, R_P)]
             p_free = ring[_ring(i, R_PFREE)]
@@ -610,10 +629,10 @@ def process_batch(
         else:
             acc = _mw(mw, i, M_ACCOUNT)
             c = _mcode(mw, i)
-            ob = T.order_bucket(_mw(mw, i, M_ORDER), o_nb) * o_ways
+            ob = T.order_bucket(_mw(mw, i, M_ORDER), o_nb)
             pb = T.position_bucket(acc, c, p_nb) * p_ways
             a = account_probe(a_kt, T.account_bucket(acc, a_nb) * a_ways, a_ways, acc)
-            s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, _mw(mw, i, M_ORDER), day)
+            s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, o_nb, _mw(mw, i, M_ORDER), day)
             p, p_free = position_probe(p_kc, pb, p_ways, acc, c)
             ins = np.int64(i_index[c]) if c < np.uint64(n_codes) else -1
         reason = S.MALFORMED
