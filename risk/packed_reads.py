@@ -109,8 +109,6 @@ def decode_effective(t: pa.Table, owners: Sequence[str], start: dt.date) -> tupl
     Rows of other owners are dropped; so are all rows of an owner without a snapshot on or before ``start`` (it
     has no position then, and the caller names it).
     """
-    from risk.packed import _concat_blobs
-
     pos = pc.fill_null(pc.index_in(t.column("owner"), value_set=pa.array(list(owners), pa.string())), -1)
     pos = np.asarray(pos.to_numpy(zero_copy_only=False), dtype=np.int64)
     day = t.column("date").to_numpy().astype("datetime64[D]")
@@ -119,7 +117,14 @@ def decode_effective(t: pa.Table, owners: Sequence[str], start: dt.date) -> tupl
     started[pos[day <= s]] = True
     keep = (pos >= 0) & started[pos]
     part = t if keep.all() else t.filter(pa.array(keep))
-    pos, day = pos[keep], day[keep]
+    return snapshot_positions(part, pos[keep], day[keep])
+
+
+def snapshot_positions(part: pa.Table, pos: np.ndarray, day: np.ndarray) -> tuple:
+    """Per position of the chosen snapshot rows ``part`` (row i: owner position ``pos[i]``, date ``day[i]``): owner
+    position, date, asset_key and value, plus the first (owner position, asset id) not in ``assets`` (or None)."""
+    from risk.packed import _concat_blobs
+
     k, n = _concat_blobs(part.column("keys"), "<i4")
     v, _ = _concat_blobs(part.column("vals"), "<f8")
     unknown = None

@@ -14,7 +14,8 @@ import pytest
 
 from risk.jobs.common import (benchmark_snapshots, daily_matrices, daily_quantities, daily_window, holdings_asof,
                               holdings_snapshots)
-from risk.packed import _concat_blobs, ensure_packed, pack, packed_name
+from risk.packed import ensure_packed, pack, packed_name
+from risk.packed_reads import snapshot_positions
 from risk_fixtures import small_db
 
 
@@ -256,14 +257,8 @@ def _decode_snapshots(t: pa.Table, chosen) -> tuple:
     by_rid = np.argsort(rid)
     at = by_rid[np.searchsorted(rid[by_rid], t_rid[rows])]  # each fetched row's index entry
     part = t.take(pa.array(rows, type=pa.int64())) if len(rows) != len(t) else t
-    k, n = _concat_blobs(part.column("keys"), "<i4")
-    v, _ = _concat_blobs(part.column("vals"), "<f8")
-    unknown = None
-    if part.column("unknown").null_count < len(part):
-        bad = part.column("unknown").to_pylist()
-        j = next(j for j, u in enumerate(bad) if u is not None)
-        unknown = (int(pos[at][j]), bad[j])
-    return np.repeat(pos[at], n), np.repeat(day[at], n), k.astype(np.int64), v.astype(float), unknown
+    # The reference is the snapshot choice (index, then rows by rowid); the blob expansion is the shared one.
+    return snapshot_positions(part, pos[at], day[at])
 
 
 def test_effective_snapshots_equal_the_index_and_rowid_reads(con):
