@@ -11,6 +11,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
+from kernels import riskgate_arena as A
 from kernels import riskgate_numba as K
 from kernels import riskgate_spec as S
 from kernels import riskgate_tables as T
@@ -53,18 +54,32 @@ class CpuGate:
         if ways < 1:
             raise ValueError(f"ways: must be >= 1, got {ways}")
         self.ways = ways
-        self.i_index = np.full(N_CODES, -1, dtype=np.int32)
         self.i_data = K.aligned_zeros((0, K.I_FIELDS), np.int64)
         na, npn, no = account_buckets * ways, position_buckets * ways, order_buckets * ways
-        # cache-line aligned, so a bucket's first 4 (key, tag) ways and each record sit in the
-        # fewest lines (see riskgate_numba's record layouts)
-        self.a_kt = K.aligned_zeros((na, 2), np.uint64)
-        self.a_rec = K.aligned_zeros((na, K.AR_FIELDS), np.int64)  # kernel layout; ``a_data`` is canonical
-        self.p_kc = K.aligned_zeros((npn, 2), np.uint64)
-        self.p_data = K.aligned_zeros((npn, K.P_FIELDS), np.int64)
-        # by place, not slot (riskgate_numba.order_place): ``o_kt``/``o_data`` are the slot-ordered views
-        self.o_ft = K.aligned_zeros((no,), np.uint64)  # fingerprint | day | state (riskgate_numba)
-        self.o_rec = K.aligned_zeros((no, K.O_FIELDS), np.int64)
+        specs = {
+            "i_index": ((N_CODES,), np.int32),
+            "a_kt": ((na, 2), np.uint64),
+            "a_rec": ((na, K.AR_FIELDS), np.int64),  # kernel layout; ``a_data`` is canonical
+            # positions and orders by place, not slot (riskgate_numba.way_place): ``p_kc``,
+            # ``p_data``, ``o_kt`` and ``o_data`` are the slot-ordered views
+            "p_kp": ((npn, 2), np.uint64),  # (account, code + 1) pairs
+            "p_rec": ((npn, K.P_FIELDS), np.int64),
+            "o_ft": ((no,), np.uint64),  # fingerprint | day | state (riskgate_numba)
+            "o_rec": ((no, K.O_FIELDS), np.int64),
+        }
+        # Every table at least cache-line aligned, so a bucket's first 4 (key, tag) ways and
+        # each record sit in the fewest lines (see riskgate_numba's record layouts); large
+        # gates take one pre-faulted huge-page mapping (riskgate_arena: the same placement
+        # for every gate, no page fault inside process()).
+        total = sum(A.table_bytes(*v) for v in specs.values())
+        self.prefaulted = A.ARENA_MIN <= total <= A.PREFAULT_MAX
+        if total >= A.ARENA_MIN:
+            tables = A.huge_page_tables(specs, prefault=self.prefaulted)
+        else:
+            tables = {name: K.aligned_zeros(*v) for name, v in specs.items()}
+        for name, arr in tables.items():
+            setattr(self, name, arr)
+        self.i_index[:] = -1
         self._o_places = order_places(order_buckets, ways)
         self.day = np.zeros(1, dtype=np.int64)
         self.hints = np.zeros(K.HINT_SIZE, dtype=np.int64)  # kernel scratch: pipeline ring and filters
@@ -97,17 +112,17 @@ class CpuGate:
         for j, c in enumerate(("available", "frozen", "pending")):
             p_rows[:, j] = np.asarray(positions[c], dtype=np.int64)
         p_rows[:, K.P_DAY] = self.day[0]
-        bad = _insert_positions(self.p_kc.reshape(-1), self.p_data, self.ways, p_acc, p_code, p_rows)
+        bad = _insert_positions(self.p_kp.reshape(-1), self.p_rec, self.ways, p_acc, p_code, p_rows)
         if bad >= 0:
             raise TableFullError("positions", f"positions: table full: position ({int(p_acc[bad])}, "
                                  f"{int(p_code[bad]):06d}) finds no free way in its bucket "
-                                 f"({len(self.p_kc) // self.ways} buckets x {self.ways} ways)")
+                                 f"({len(self.p_kp) // self.ways} buckets x {self.ways} ways)")
         if orders is not None and len(orders["order_id"]):
             self._load_orders(orders)
 
     def _load_orders(self, orders: Mapping[str, np.ndarray]) -> None:
         ids = np.asarray(orders["order_id"], dtype=np.uint64)
-        a_nb, p_nb, o_nb = len(self.a_kt) // self.ways, len(self.p_kc) // self.ways, len(self.o_ft) // self.ways
+        a_nb, p_nb, o_nb = len(self.a_kt) // self.ways, len(self.p_kp) // self.ways, len(self.o_ft) // self.ways
         for i in range(len(ids)):
             acc, code = np.uint64(orders["account"][i]), int(orders["code"][i])
             a = _account_find(self.a_kt.reshape(-1), self.ways, a_nb, acc)
@@ -115,7 +130,7 @@ class CpuGate:
                 raise ValueError(f"orders: order {int(ids[i])} refers to account {int(acc)} not in accounts")
             if self.i_index[code] < 0:
                 raise ValueError(f"orders: order {int(ids[i])} refers to code {code:06d} not in instruments")
-            p, _ = _position_scan(self.p_kc.reshape(-1), self.ways, p_nb, acc, code)
+            p, _ = _position_scan(self.p_kp.reshape(-1), self.ways, p_nb, acc, code)
             if p < 0:
                 raise ValueError(f"orders: order {int(ids[i])} needs a positions row ({int(acc)}, {code:06d})")
             s, free = _order_scan(self.o_ft, self.o_rec.reshape(-1), self.ways, o_nb, ids[i], int(self.day[0]))
@@ -143,7 +158,7 @@ class CpuGate:
             words, out.view(np.uint8),
             self.i_index, self.i_data.reshape(-1),
             self.a_kt.reshape(-1), self.a_rec.reshape(-1), self.ways,
-            self.p_kc.reshape(-1), self.p_data.reshape(-1), self.ways,
+            self.p_kp.reshape(-1), self.p_rec.reshape(-1), self.ways,
             self.o_ft, self.o_rec.reshape(-1), self.ways,
             self.day, self.hints,
         )
@@ -152,7 +167,7 @@ class CpuGate:
     # -------------------------------------------------------------- snapshot
     def snapshot(self) -> dict[str, pd.DataFrame]:
         """Tables as DataFrames sorted by key, columns as ``SNAPSHOT_COLUMNS`` (positions normalised)."""
-        K.normalise_all(self.p_kc.reshape(-1), self.p_data.reshape(-1), self.day[0])
+        K.normalise_all(self.p_kp.reshape(-1), self.p_rec.reshape(-1), self.day[0])
         ua = np.flatnonzero(self.a_kt[:, 1])
         acc = pd.DataFrame({"account": self.a_kt[ua, 0]})
         names = ("status", "cash", "cash_frozen", "max_order_qty", "max_order_value", "max_orders_per_window",
@@ -160,16 +175,18 @@ class CpuGate:
         a_data = self.a_data[ua]
         for j, c in enumerate(names):
             acc[c] = a_data[:, j]
-        up = np.flatnonzero(self.p_kc[:, 1])
-        pos = pd.DataFrame({"account": self.p_kc[up, 0], "code": (self.p_kc[up, 1] - np.uint64(1)).astype(np.int64),
-                            "available": self.p_data[up, K.P_AVAIL], "frozen": self.p_data[up, K.P_FROZEN],
-                            "pending": self.p_data[up, K.P_PENDING]})
+        # (by place: rows are sorted by key below, and order records hold position places)
+        p_kp, p_rec = self.p_kp, self.p_rec
+        up = np.flatnonzero(p_kp[:, 1])
+        pos = pd.DataFrame({"account": p_kp[up, 0], "code": (p_kp[up, 1] - np.uint64(1)).astype(np.int64),
+                            "available": p_rec[up, K.P_AVAIL], "frozen": p_rec[up, K.P_FROZEN],
+                            "pending": p_rec[up, K.P_PENDING]})
         o_kt = self.o_kt
         uo = np.flatnonzero((o_kt[:, 1] & np.uint64(3)) == K.O_OPEN_STATE)
         od = self.o_rec[self._o_places[uo]]
         ords = pd.DataFrame({
             "order_id": o_kt[uo, 0], "account": self.a_kt[od[:, K.O_ASLOT], 0],
-            "code": (self.p_kc[od[:, K.O_PSLOT], 1] - np.uint64(1)).astype(np.int64), "side": od[:, K.O_SIDE],
+            "code": (p_kp[od[:, K.O_PSLOT], 1] - np.uint64(1)).astype(np.int64), "side": od[:, K.O_SIDE],
             "price": od[:, K.O_PRICE], "open_qty": od[:, K.O_OPEN], "frozen_cash": od[:, K.O_FCASH],
         })
         return {
@@ -208,8 +225,26 @@ class CpuGate:
 
     @property
     def o_data(self) -> np.ndarray:
-        """Order records per slot (``O_*`` columns; a copy in the RTL's slot order)."""
-        return self.o_rec[self._o_places]
+        """Order records per slot (``O_*`` columns, ``O_PSLOT`` a position slot; a copy in the RTL's slot order)."""
+        out = self.o_rec[self._o_places]
+        slot_of = np.empty(len(self.p_rec), dtype=np.int64)
+        slot_of[self._p_places] = np.arange(len(slot_of))
+        out[:, K.O_PSLOT] = slot_of[out[:, K.O_PSLOT]]  # unused rows hold 0: place 0 is slot 0
+        return out
+
+    @property
+    def _p_places(self) -> np.ndarray:
+        return position_places(len(self.p_kp) // self.ways, self.ways)
+
+    @property
+    def p_kc(self) -> np.ndarray:
+        """Positions as (account, code + 1) pairs per slot (a copy in the RTL's slot order)."""
+        return self.p_kp[self._p_places]
+
+    @property
+    def p_data(self) -> np.ndarray:
+        """Position records per slot (``P_*`` columns, not normalised; a copy in the RTL's slot order)."""
+        return self.p_rec[self._p_places]
 
     def fast_path_arrays(self):
         """The arrays the Cython single-message path passes to the kernel's C entry (orders: the entries)."""
@@ -217,28 +252,40 @@ class CpuGate:
 
         # Every well-formed NEW writes an orders entry and its record, in a slot no one may
         # have touched yet: fault those pages in now (rewrite one value per 4 KiB page) so
-        # that no single decision pays a (huge) page fault. The batch path does not need it.
-        for arr in (self.o_ft, self.o_rec.reshape(-1)):
-            step = max(4096 // arr.itemsize, 1)
-            arr[::step] = arr[::step].copy()
+        # that no single decision pays a (huge) page fault. A large gate's tables were
+        # faulted in when allocated (riskgate_arena) unless they were too large for it.
+        if not self.prefaulted:
+            for arr in (self.o_ft, self.o_rec.reshape(-1)):
+                step = max(4096 // arr.itemsize, 1)
+                arr[::step] = arr[::step].copy()
         return SimpleNamespace(i_index=self.i_index, i_data=self.i_data, a_kt=self.a_kt, a_data=self.a_rec,
-                               p_kc=self.p_kc, p_data=self.p_data, o_kt=self.o_ft, o_data=self.o_rec,
+                               p_kc=self.p_kp, p_data=self.p_rec, o_kt=self.o_ft, o_data=self.o_rec,
                                day=self.day, ways=self.ways)
 
 
 from numba import njit  # noqa: E402
 
 
-def order_places(buckets: int, ways: int) -> np.ndarray:
-    """Place of every orders slot (``bucket * ways + way``, the RTL's numbering) in the kernel's arrays.
+def way_places(buckets: int, ways: int, dense: int) -> np.ndarray:
+    """Place of every slot (``bucket * ways + way``, the RTL's numbering) when ``min(ways, dense)`` ways are dense.
 
-    See riskgate_numba.order_place: the first ``min(ways, O_SCAN)`` ways of all buckets
+    See riskgate_numba.way_place: the first ``min(ways, dense)`` ways of all buckets
     densely, the remaining ways after them.
     """
     slot = np.arange(buckets * ways, dtype=np.int64)
     b, w = slot // ways, slot % ways
-    op = min(ways, K.O_SCAN)
-    return np.where(w < op, b * op + w, buckets * op + b * (ways - op) + (w - op))
+    d = min(ways, dense)
+    return np.where(w < d, b * d + w, buckets * d + b * (ways - d) + (w - d))
+
+
+def order_places(buckets: int, ways: int) -> np.ndarray:
+    """Place of every orders slot in ``o_ft`` / ``o_rec`` (riskgate_numba.order_place)."""
+    return way_places(buckets, ways, K.O_SCAN)
+
+
+def position_places(buckets: int, ways: int) -> np.ndarray:
+    """Place of every positions slot in ``p_kp`` / ``p_rec`` (riskgate_numba.position_place)."""
+    return way_places(buckets, ways, K.SCAN)
 
 
 def _account_rec(rows: np.ndarray) -> np.ndarray:
@@ -293,7 +340,7 @@ def _insert_accounts(a_kt, a_rec, ways, ids, rows):
 
 @njit(cache=True)
 def _insert_positions(p_kc, p_data, ways, accs, codes, rows):
-    # p_kc: the flat (key, tag) view; p_data: the record matrix
+    # p_kc: the flat (key, tag) view by place; p_data: the record matrix by place
     nb = p_kc.shape[0] // (2 * ways)
     for i in range(accs.shape[0]):
         p, free = K.position_scan(p_kc, ways, nb, accs[i], codes[i])

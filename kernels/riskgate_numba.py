@@ -7,14 +7,17 @@ function, ways and placement rule (lowest free way) come from
 decision here as in hdl/riskdb.
 
 Memory layout, chosen for cache lines: each table has a key matrix whose
-rows are (key, tag) pairs, so one bucket's W ways are one contiguous scan,
-and an int64 record matrix. Speed comes from a software pipeline over the
+rows are (key, tag) pairs (orders: one packed entry), and an int64 record
+matrix; positions and orders store the first ways of every bucket densely,
+one line a bucket, and the rest apart ("primary ways dense" below), tables
+come from one pre-faulted huge-page mapping (kernels/riskgate_arena.py).
+Speed comes from a software pipeline over the
 batch (probes and prefetches a few messages ahead, reused by the decision)
 and branch-free bucket probes; see "software pipeline" below. Tags: accounts 1 =
 used; positions store ``code + 1`` (0 = empty); orders one uint64 entry
 ``fingerprint << 40 | day << 2 | state`` (the id itself in the order record).
-Orders refer to their account, position and instrument by slot, as the
-hardware does, so CANCEL and FILL need one lookup only. EOD is lazy for
+Orders refer to their account, position and instrument by row (the
+hardware by slot), so CANCEL and FILL need one lookup only. EOD is lazy for
 positions: each row keeps the day of its ``pending`` and is normalised
 (``available += pending``) when next touched or read.
 """
@@ -217,21 +220,35 @@ def _ii(ins, col):
     return np.uint64(ins) * np.uint64(I_FIELDS) + np.uint64(col)
 
 
-# ---- orders: primary ways dense, overflow ways apart ---------------------------
-# The orders' entries (``o_ft``) and records (``o_data``) are stored by *place*, not by
-# the RTL's slot number ``bucket * ways + way``: the first OP = min(ways, O_SCAN) ways of
-# every bucket sit densely at ``bucket * OP + way`` (one line of entries a bucket, and the
-# adjacent-line prefetcher's buddy line is a neighbouring bucket's, not the nearly always
-# empty ways 8..15), the other ways after all of them at
-# ``nb * OP + bucket * (ways - OP) + way - OP``. Which way an insert takes (the lowest
-# free one) is unchanged; riskgate_cpu.order_places maps slots to places for readers.
+# ---- orders and positions: primary ways dense, overflow ways apart -------------
+# Orders (entries ``o_ft``, records ``o_data``) and positions (key pairs ``p_kc``,
+# records ``p_data``) are stored by *place*, not by the RTL's slot number
+# ``bucket * ways + way``: the first D = min(ways, dense) ways of every bucket sit densely
+# at ``bucket * D + way`` (dense = O_SCAN for orders, SCAN for positions: the line one
+# vector probe reads; the adjacent-line prefetcher's buddy line is then a neighbouring
+# bucket's, not the same bucket's nearly always empty later ways), the other ways after
+# all of them at ``nb * D + bucket * (ways - D) + way - D``. Which way an insert takes
+# (the lowest free one) is unchanged; riskgate_cpu.way_places maps slots to places for
+# readers. Accounts (loaded once, mostly cached) keep slots as places.
+@njit(cache=True, inline="always", _nrt=False)
+def way_place(b, w, ways, nb, dense):
+    """Place of way ``w`` of bucket ``b`` (of ``nb``) when the first ``min(ways, dense)`` ways are stored densely."""
+    d = min(ways, dense)
+    if w < d:
+        return b * d + w
+    return nb * d + b * (ways - d) + (w - d)
+
+
 @njit(cache=True, inline="always", _nrt=False)
 def order_place(b, w, ways, nb):
     """Place (index into ``o_ft``, row of ``o_data``) of way ``w`` of orders bucket ``b``."""
-    op = min(ways, O_SCAN)
-    if w < op:
-        return b * op + w
-    return nb * op + b * (ways - op) + (w - op)
+    return way_place(b, w, ways, nb, O_SCAN)
+
+
+@njit(cache=True, inline="always", _nrt=False)
+def position_place(b, w, ways, nb):
+    """Place (pair of ``p_kc``, row of ``p_data``) of way ``w`` of positions bucket ``b``."""
+    return way_place(b, w, ways, nb, SCAN)
 
 
 @njit(cache=True, _nrt=False)
@@ -252,8 +269,8 @@ def account_find(a_kt, ways, nb, account):
 
 @njit(cache=True, _nrt=False)
 def position_scan(p_kc, ways, nb, account, code):
-    """(slot of position ``(account, code)`` or -1, lowest free way or -1); ``p_kc`` flat."""
-    return position_probe(p_kc, T.position_bucket(account, code, nb) * ways, ways, account, code)
+    """(place of position ``(account, code)`` or -1, of the lowest free way or -1); ``p_kc`` flat, by place."""
+    return position_probe(p_kc, T.position_bucket(account, code, nb), ways, nb, account, code)
 
 
 # ---- bucket probes ---------------------------------------------------------
@@ -371,14 +388,15 @@ def account_probe(a_kt, base, ways, account):
 
 
 @njit(cache=True, inline="always", _nrt=False)
-def position_probe(p_kc, base, ways, account, code):
-    """(slot of position ``(account, code)`` or -1, lowest free way or -1) of the bucket at ``base``."""
+def position_probe(p_kc, b, ways, nb, account, code):
+    """(place of position ``(account, code)`` or -1, of the lowest free way or -1) of positions bucket ``b``."""
     acc = np.uint64(account)
     tag = np.uint64(code) + U1
     found = -1
     free = -1
     first = 0
     if ways >= SCAN:
+        base = b * SCAN  # the primary ways: all SCAN of them, densely (position_place)
         m = pair_line_masks(p_kc, _ki(base, 0), acc, tag)
         t_hit = _pair_way(m & (m >> U1) & np.uint64(PAIR_KEYS))
         t_free = _pair_way((~m >> np.uint64(2 * SCAN + 1)) & np.uint64(PAIR_KEYS))  # tag lane zero
@@ -390,7 +408,7 @@ def position_probe(p_kc, base, ways, account, code):
             return -1, free
         first = SCAN
     for w in range(first, ways):
-        s = base + w
+        s = position_place(b, w, ways, nb)
         c = p_kc[_ki(s, 1)]
         if c == 0:
             return -1, s  # PREFIX: rows are never deleted, so the first empty way ends the bucket
@@ -496,7 +514,7 @@ def _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_
     acc = _mw(mw, j, M_ACCOUNT)
     ob = T.order_bucket(_mw(mw, j, M_ORDER), o_nb)  # the bucket (its primary ways: one line)
     ab = T.account_bucket(acc, a_nb) * a_ways
-    pb = T.position_bucket(acc, _mcode(mw, j), p_nb) * p_ways
+    pb = T.position_bucket(acc, _mcode(mw, j), p_nb)
     ring[_ring(j, R_OB)] = ob
     ring[_ring(j, R_A)] = ab  # the account bucket, until stage B replaces it by the slot
     ring[_ring(j, R_PB)] = pb
@@ -504,7 +522,10 @@ def _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_
     prefetch_row(o_ft, np.uint64(ob * op))  # the primary ways: one line when there are O_SCAN of them
     prefetch_row(o_ft, np.uint64(ob * op + op - 1))
     prefetch_row(a_kt, _ki(ab, 0))
-    prefetch_row(p_kc, _ki(pb, 0))
+    pp = min(p_ways, SCAN)
+    prefetch_row(p_kc, _ki(pb * pp, 0))  # the primary ways: one line when there are SCAN of them
+    if pp < SCAN:  # fewer ways than a line holds: a bucket may straddle two lines
+        prefetch_row(p_kc, _ki(pb * pp + pp - 1, 1))
     prefetch_row(i_index, min(_mcode(mw, j), np.uint64(i_index.shape[0] - 1)))  # stage B reads it
     # The message stream itself: the hardware prefetchers stop at every 4 KiB page, and a
     # missed message line stalls all three stages; MSG_AHEAD messages = a few lines ahead.
@@ -513,7 +534,7 @@ def _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_
 
 @njit(cache=True, inline="always", _nrt=False)
 def _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-             p_kc, p_data, p_ways, o_ft, o_data, o_ways, o_nb):
+             p_kc, p_data, p_ways, p_nb, o_ft, o_data, o_ways, o_nb):
     # the fingerprint only: the record holding the full id is not cached yet (the decision checks it)
     s, free = order_hint(o_ft, ring[_ring(j, R_OB)], o_ways, o_nb, order_fp(_mw(mw, j, M_ORDER)), day)
     code = _mcode(mw, j)
@@ -521,7 +542,7 @@ def _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
     # vector probes this costs less than a mispredicted branch on the random type.
     acc = _mw(mw, j, M_ACCOUNT)
     a = account_probe(a_kt, ring[_ring(j, R_A)], a_ways, acc)
-    p, p_free = position_probe(p_kc, ring[_ring(j, R_PB)], p_ways, acc, code)
+    p, p_free = position_probe(p_kc, ring[_ring(j, R_PB)], p_ways, p_nb, acc, code)
     ins = np.int64(i_index[code]) if code < np.uint64(n_codes) else -1
     ring[_ring(j, R_OF)] = s
     ring[_ring(j, R_OFREE)] = free
@@ -591,7 +612,7 @@ def process_batch(
             _stage_a(ring, j, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb)
         for j in range(min(STAGE_B, n)):
             _stage_b(ring, j, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-                     p_kc, p_data, p_ways, o_ft, o_data, o_ways, o_nb)
+                     p_kc, p_data, p_ways, p_nb, o_ft, o_data, o_ways, o_nb)
         for j in range(min(STAGE_C, n)):
             _stage_c(ring, j, mw, a_data, p_data, o_data)
     for i in range(n):
@@ -601,7 +622,7 @@ def process_batch(
                 _stage_a(ring, i + STAGE_A, n, mw, i_index, a_kt, a_ways, a_nb, p_kc, p_ways, p_nb, o_ft, o_ways, o_nb)
             if i + STAGE_B < n:
                 _stage_b(ring, i + STAGE_B, mw, day, n_codes, i_index, i_data, a_kt, a_data, a_ways,
-                         p_kc, p_data, p_ways, o_ft, o_data, o_ways, o_nb)
+                         p_kc, p_data, p_ways, p_nb, o_ft, o_data, o_ways, o_nb)
             if i + STAGE_C < n:
                 _stage_c(ring, i + STAGE_C, mw, a_data, p_data, o_data)
             ob = ring[_ring(i, R_OB)]
@@ -624,16 +645,16 @@ def process_batch(
             if t == S.MSG_NEW:
                 pk = np.uint64(P_SEEN) + _recent_key(pb)
                 if p < 0 and hints[pk] >= since:
-                    p, p_free = position_probe(p_kc, pb, p_ways, _mw(mw, i, M_ACCOUNT), _mcode(mw, i))
+                    p, p_free = position_probe(p_kc, pb, p_ways, p_nb, _mw(mw, i, M_ACCOUNT), _mcode(mw, i))
                 hints[pk] = i
         else:
             acc = _mw(mw, i, M_ACCOUNT)
             c = _mcode(mw, i)
             ob = T.order_bucket(_mw(mw, i, M_ORDER), o_nb)
-            pb = T.position_bucket(acc, c, p_nb) * p_ways
+            pb = T.position_bucket(acc, c, p_nb)
             a = account_probe(a_kt, T.account_bucket(acc, a_nb) * a_ways, a_ways, acc)
             s_o, f_o = order_probe(o_ft, o_data, ob, o_ways, o_nb, _mw(mw, i, M_ORDER), day)
-            p, p_free = position_probe(p_kc, pb, p_ways, acc, c)
+            p, p_free = position_probe(p_kc, pb, p_ways, p_nb, acc, c)
             ins = np.int64(i_index[c]) if c < np.uint64(n_codes) else -1
         reason = S.MALFORMED
         if _mw(mw, i, M_TS) >= np.uint64(TS_LIMIT):

@@ -12,6 +12,7 @@ import numpy as np
 from numba import njit
 
 from kernels import riskgate_numba as K
+from kernels.riskgate_cpu import position_places
 from kernels.riskgate_simd import order_line_masks, pair_line_masks
 
 
@@ -84,11 +85,20 @@ def test_account_and_position_probes_equal_a_plain_scan():
         used = rng.integers(0, ways + 1)
         kt[2 * b * ways:2 * (b * ways + used):2] = rng.integers(1, 6, used).astype(np.uint64)
         kt[2 * b * ways + 1:2 * (b * ways + used):2] = rng.integers(1, 4, used).astype(np.uint64)
+    # positions are probed in the kernel's layout (by place: primary ways dense), answers mapped back to slots
+    places = position_places(nb, ways)
+    kp = np.zeros_like(kt).reshape(-1, 2)
+    kp[places] = kt.reshape(-1, 2)
+    kp = kp.reshape(-1)
+    slot_of = np.empty(nb * ways, dtype=np.int64)
+    slot_of[places] = np.arange(nb * ways)
     for b in range(nb):
         base = b * ways
         for key in range(1, 6):
             for tag in range(1, 4):
-                slot, free = _position_probe(kt, base, ways, key, tag - 1)
+                place, free_place = _position_probe(kp, b, ways, nb, key, tag - 1)
+                slot = slot_of[place] if place >= 0 else -1
+                free = slot_of[free_place] if free_place >= 0 else -1
                 pairs = kt[2 * base:2 * (base + ways)].reshape(-1, 2)
                 match = np.flatnonzero((pairs[:, 0] == key) & (pairs[:, 1] == tag))
                 empty = np.flatnonzero(pairs[:, 1] == 0)
@@ -104,8 +114,8 @@ def test_account_and_position_probes_equal_a_plain_scan():
 
 
 @njit(cache=False)
-def _position_probe(kt, base, ways, key, code):
-    return K.position_probe(kt, base, ways, np.uint64(key), np.uint64(code))
+def _position_probe(kp, b, ways, nb, key, code):
+    return K.position_probe(kp, b, ways, nb, np.uint64(key), np.uint64(code))
 
 
 @njit(cache=False)
