@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from risk import speculation
 from risk.jobs import JOBS
 from risk.packed import guard
-from risk.store import (COMPACT_AFTER, connect, drop_superseded, next_run, plan_for_day, plan_run, resolve_portfolios,
-                         window_from_days, write_failure, write_results)
+from risk.store import (COMPACT_AFTER, connect, drop_superseded, next_run, params_key, plan_for_day, plan_run,
+                         resolve_portfolios, window_from_days, write_failure, write_results)
 
 # Portfolios per task: big enough to amortise task overhead, small enough to spread over workers.
 CHUNK_SIZE = {"var": 500, "stress": 100, "brinson": 5, "campisi": 13, "book": 1}
@@ -39,6 +40,9 @@ class JobSummary:
     scheduler: str = ""
     # Per stage (connect, plan, load, compute, write): (wall seconds, CPU seconds of this process).
     stages: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # The speculative input read (risk.speculation): "hit" (its rows were used), "miss" (dropped: the guard or the
+    # plan differed from the guess) or "" (none was tried).
+    speculation: str = ""
 
 
 class _Stages:
@@ -58,6 +62,16 @@ class _Stages:
             pw, pc = self.times.get(name, (0.0, 0.0))
             self.times[name] = (pw + time.perf_counter() - w, pc + time.process_time() - c)
             self._open = None
+
+
+class _NoBar:
+    """Stands in for a progress bar when none is shown."""
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to show."""
+
+    def close(self) -> None:
+        """Nothing to close."""
 
 
 def job_module(job: str):
@@ -107,11 +121,19 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
     clock = _Stages()
     clock.start("connect")
     con = connect(db) if own else db  # a long-lived service passes its open connection
+    guess = None
     try:
         clock.start("plan")
+        # On a warm connection the last run of this request's load (input statement and decode) starts first, on a
+        # cursor in a worker thread, overlapping the guard and the plan (risk.speculation); used only if they
+        # confirm its arguments.
+        spec_key = (params_key(p), tuple(portfolios) if portfolios else None, str(date), bool(force))
+        speculate = not own and hasattr(mod, "input_parts")
+        if speculate:
+            guess = speculation.start(con, job, spec_key, mod.load)
         # Required tables present and non-empty, packed copies current: one statement when all is in place, which
         # also brings the packed returns' trading days (recorded when they were packed).
-        _, days = guard(con, mod.PACKS, required=("portfolios",) + tuple(mod.TABLES))
+        repacked, days = guard(con, mod.PACKS, required=("portfolios",) + tuple(mod.TABLES))
         window = mod.window_length(p) if hasattr(mod, "window_length") else None
         if days is not None:
             # The as-of day and the window's first day from those days; the portfolios and their recorded runs of
@@ -128,6 +150,9 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         summary = JobSummary(job, d, skipped=[x for x in pids if x in done], scheduler=scheduler or "local")
         todo = [x for x in pids if x not in done]
         if not todo:
+            if speculate:
+                speculation.remember(con, job, spec_key, None)  # nothing to do: the next run guesses nothing
+            summary.speculation = "miss" if guess is not None else ""
             clock.stop()
             summary.stages = clock.times
             summary.seconds = time.perf_counter() - t0
@@ -141,11 +166,18 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         if getattr(mod, "USES_BENCHMARKS", False):
             load_params = dict(load_params, _benchmarks=planned[-1])  # from the plan: no statement of its own
         clock.start("load")
-        shared, payloads = mod.load(con, d, chunks, load_params)
+        loaded = None
+        if speculate:
+            loaded, summary.speculation = speculation.take(guess, (d, chunks, load_params), repacked)
+            speculation.remember(con, job, spec_key, (d, chunks, load_params))
+        shared, payloads = loaded if loaded is not None else mod.load(con, d, chunks, load_params)
 
-        from foreland.progress import progress
+        if show_progress:
+            from foreland.progress import progress
 
-        bar = progress(total=len(todo), desc=f"risk {job}", unit="portfolio", disable=None if show_progress else True)
+            bar = progress(total=len(todo), desc=f"risk {job}", unit="portfolio")
+        else:
+            bar = _NoBar()  # a disabled tqdm still cost 0.2 ms per run (measured)
         # One run number for every chunk of this run (they write different portfolios), above any recorded one.
         run = next_run(getattr(states, "last_run", 0))
 
@@ -196,6 +228,7 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         summary.seconds = time.perf_counter() - t0
         return summary
     finally:
+        speculation.settle(guess)
         if own:
             con.close()
 

@@ -367,3 +367,18 @@ def test_day_and_window_from_the_packed_days_equal_the_plan_statement(con):
     known, states, bmap = plan_for_day(con, "var", day, dict(DEFAULTS, **SHORT["var"]), with_benchmarks=True)
     assert (known, dict(states), bmap) == (ref[1], dict(ref[2]), ref[4])
     assert states.last_run == ref[2].last_run > 0 and set(states) == set(pids)
+
+
+def test_a_portfolio_without_benchmark_is_named(con):
+    """A NULL benchmark_id reaches Brinson as None from either plan form (the numpy one once filled it with '?',
+    which then failed later with a confusing error); Brinson names the portfolio."""
+    from risk.jobs.var import DEFAULTS
+    from risk.store import plan_for_day, plan_run
+
+    pid = _ids(con)[0]
+    con.execute("UPDATE portfolios SET benchmark_id = NULL WHERE portfolio_id = ?", [pid])
+    day = con.execute("SELECT max(date) FROM asset_returns").fetchall()[0][0]
+    assert plan_for_day(con, "var", day, DEFAULTS, with_benchmarks=True)[2][pid] is None
+    assert plan_run(con, "var", None, DEFAULTS, "packed_asset_returns", 60, with_benchmarks=True)[4][pid] is None
+    with pytest.raises(ValueError, match=f"portfolios: '{pid}' has no benchmark_id; Brinson needs one"):
+        _run(con, "brinson", [pid])

@@ -28,16 +28,21 @@ def window_length(params) -> int:
     return params["window"] + params["backtest_days"]
 
 
+def input_parts(date, pids, params) -> list:
+    """The parts of the job's input statement (``packed_reads``) for the window starting on ``params['_window_start']``:
+    the holdings snapshots in effect on the date (the packs' next_date range test), the window's returns and the
+    as-of closes (a trading day with returns)."""
+    return [effective_part("holdings", date, date, pids),
+            daily_part("asset_returns", ["ret"], params["_window_start"], date),
+            daily_part("prices", ["close"], date, date)]
+
+
 def load(con, date, chunks, params):
     """Weights, NAVs and the shared (days x assets) return matrix for every chunk of portfolios."""
     pids = [p for c in chunks for p in c]
     n_days = window_length(params)
     first = window_start(con, date, params, n_days)
-    # One statement: the holdings snapshots in effect on the date (the packs' next_date range test), the window's
-    # returns and the as-of closes (a trading day with returns), as parts of one UNION ALL BY NAME (packed_reads).
-    rows, ret_t, px_t = run_parts(con, [effective_part("holdings", date, date, pids),
-                                        daily_part("asset_returns", ["ret"], first, date),
-                                        daily_part("prices", ["close"], date, date)])
+    rows, ret_t, px_t = run_parts(con, input_parts(date, pids, dict(params, _window_start=first)))
     p_idx, _, h_key, h_qty = snapshot_arrays("holdings", pids, date, decode_effective(rows, pids, date), True)
     keys = np.unique(h_key)
     days, r, lo = decode_daily(ret_t, ["ret"])
