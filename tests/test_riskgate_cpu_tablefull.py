@@ -42,7 +42,8 @@ def test_positions_bucket_full():
     from riskgate_fixtures import cpu_gate, to_array
     from kernels import riskgate_spec as S
 
-    gate = cpu_gate(positions=pos2, position_buckets=1, ways=2)
+    # order_buckets given: the default sizing for 2 ways (overflow below 1% at 100k orders) is ~17 GB
+    gate = cpu_gate(positions=pos2, position_buckets=1, order_buckets=64, ways=2)
     msgs = to_array([
         new(1, 6, 600000, BUY, 1000, 100),   # no row for (6, 600000), bucket full: TABLE_FULL
         new(1, 6, 600000, BUY, 1000, 100),   # the id was recorded (orders had room): duplicate
@@ -57,7 +58,7 @@ def test_positions_bucket_full():
 
 def test_loading_more_rows_than_fit_names_the_table():
     with pytest.raises(ValueError, match="positions"):
-        RiskGate("cpu", position_buckets=1, ways=2).load(INSTRUMENTS, ACCOUNTS, POSITIONS)
+        RiskGate("cpu", position_buckets=1, order_buckets=64, ways=2).load(INSTRUMENTS, ACCOUNTS, POSITIONS)
     with pytest.raises(ValueError, match="accounts"):
         RiskGate("cpu", account_buckets=1, ways=4).load(INSTRUMENTS, ACCOUNTS, POSITIONS)
 
