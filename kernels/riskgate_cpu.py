@@ -81,6 +81,9 @@ class CpuGate:
             setattr(self, name, arr)
         self.i_index[:] = -1
         self._o_places = order_places(order_buckets, ways)
+        self._p_places = position_places(position_buckets, ways)
+        self._p_slot_of = np.empty_like(self._p_places)  # place -> slot, for the orders' position column
+        self._p_slot_of[self._p_places] = np.arange(len(self._p_places))
         self.day = np.zeros(1, dtype=np.int64)
         self.hints = np.zeros(K.HINT_SIZE, dtype=np.int64)  # kernel scratch: pipeline ring and filters
 
@@ -227,14 +230,8 @@ class CpuGate:
     def o_data(self) -> np.ndarray:
         """Order records per slot (``O_*`` columns, ``O_PSLOT`` a position slot; a copy in the RTL's slot order)."""
         out = self.o_rec[self._o_places]
-        slot_of = np.empty(len(self.p_rec), dtype=np.int64)
-        slot_of[self._p_places] = np.arange(len(slot_of))
-        out[:, K.O_PSLOT] = slot_of[out[:, K.O_PSLOT]]  # unused rows hold 0: place 0 is slot 0
+        out[:, K.O_PSLOT] = self._p_slot_of[out[:, K.O_PSLOT]]  # unused rows hold 0: place 0 is slot 0
         return out
-
-    @property
-    def _p_places(self) -> np.ndarray:
-        return position_places(len(self.p_kp) // self.ways, self.ways)
 
     @property
     def p_kc(self) -> np.ndarray:
