@@ -386,3 +386,29 @@ def test_attribution_chunks_on_dask_match_one_in_process_chunk(tmp_path, job):
     a = _results(db_sync, job).set_index(["portfolio_id", "item", "metric"]).value.sort_index()
     b = _results(db_dask, job).set_index(["portfolio_id", "item", "metric"]).value.sort_index()
     pd.testing.assert_series_equal(a, b, rtol=1e-12)
+
+
+def test_brinson_names_missing_closes_and_returns(tmp_path):
+    """Brinson's compiled pre-check over the packed matrices finds a gap anywhere in the window, for a portfolio's
+    asset and for a benchmark constituent, and the error names the table, the asset and the day."""
+    brinson = {"periods": 20}
+    cases = [("holdings", "prices", "DELETE FROM prices WHERE asset_key = ? AND date = ?", "prices.close"),
+             ("holdings", "asset_returns", "UPDATE asset_returns SET ret = 'NaN' WHERE asset_key = ? AND date = ?",
+              "asset_returns.ret"),
+             ("benchmark_weights", "prices", "DELETE FROM prices WHERE asset_key = ? AND date = ?", "prices.close")]
+    for i, (owner_table, table, sql, what) in enumerate(cases):
+        db = str(small_db(tmp_path, f"gap{i}.duckdb"))
+        run_job(db, "brinson", scheduler="sync", portfolios=["EQ-00001"], params=brinson, show_progress=False)
+        con = duckdb.connect(db)
+        days = [r[0] for r in con.execute("SELECT DISTINCT date FROM asset_returns ORDER BY 1 DESC LIMIT 21").fetchall()]
+        day = days[7]  # inside the window, neither its first nor its last day
+        who = "portfolio_id = 'EQ-00001'" if owner_table == "holdings" else "benchmark_id = 'SSE50'"
+        asset = con.execute(f"SELECT asset_id FROM {owner_table} WHERE {who} AND date <= ? ORDER BY date DESC, "
+                            "asset_id LIMIT 1", [day]).fetchall()[0][0]
+        key = con.execute("SELECT asset_key FROM assets WHERE asset_id = ?", [asset]).fetchall()[0][0]
+        con.execute(sql, [key, day])
+        pack(con)
+        con.close()
+        with pytest.raises(ValueError, match=f"{what}: missing or NaN value for asset '{asset}' on {day}"):
+            run_job(db, "brinson", scheduler="sync", portfolios=["EQ-00001"], params=brinson, force=True,
+                    show_progress=False)

@@ -194,9 +194,12 @@ def _random_snapshots(rng, n_owners, keys, days, per=3):
     return pd.DataFrame(rows, columns=["p_idx", "date", "asset_key", "quantity"])
 
 
-def test_sparse_sector_sums_match_dense_forward_fill():
-    """Brinson's sector sums from sparse (position, day) pairs against the dense forward-filled quantities."""
-    from risk.jobs.common import key_positions, sector_sums, span_days
+def test_sparse_sector_panel_matches_dense_forward_fill():
+    """Brinson's sector sums from sparse (position, day) pairs, with the closes and returns gathered key-major from
+    packed matrices whose rows and columns are offset (as the packs come: earlier days, other assets), against the
+    dense forward-filled quantities; the gather's gap check; the weights and returns built from the sums."""
+    from risk.jobs.brinson import _sector_weights_returns
+    from risk.jobs.common import gather_columns, key_positions, sector_panel, span_days
 
     rng = np.random.default_rng(7)
     keys = np.arange(5, 25)
@@ -205,14 +208,34 @@ def test_sparse_sector_sums_match_dense_forward_fill():
     close = rng.uniform(5, 50, (len(days), len(keys)))
     ret = rng.normal(0, 0.02, (len(days), len(keys)))
     sector = rng.integers(0, 3, len(keys))
+    # Packed layouts: closes from 3 days earlier, keys from 2 (lo = 2); returns from 1 day earlier, keys from 0.
+    px = np.full((len(days) + 3, 30), np.nan)
+    px[3:, keys - 2] = close
+    rets = np.full((len(days) + 1, 40), np.nan)
+    rets[1:, keys] = ret
+    close_k, ok_c = gather_columns(px, 1, len(px), keys - 2)  # from two rows before the window: c0 = 2
+    ret_k, ok_r = gather_columns(rets, 1, len(rets), keys)
+    assert ok_r and not ok_c  # rows 1 and 2 of the closes are gaps
+    close_k, ok_c = gather_columns(px, 3, len(px), keys - 2)
+    assert ok_c and not gather_columns(px, 3, len(px), np.r_[keys - 2, 30])[1]  # a key beyond the pack: a gap
+    np.testing.assert_array_equal(close_k, close.T)
+    padded = np.concatenate([np.full((len(keys), 2), 1.0), close_k], axis=1)  # day t at column 2 + t
     d = np.asarray(snap.date.to_numpy(), dtype="datetime64[D]")
     j0, j1 = span_days(snap.p_idx.to_numpy(), d, days)
-    mv, pnl = sector_sums(snap.p_idx.to_numpy(), key_positions(keys, snap.asset_key.to_numpy()),
-                          snap.quantity.to_numpy(), j0, j1, close, ret, sector, 4, 3)
+    at = key_positions(keys, snap.asset_key.to_numpy())
+    mv, pnl = sector_panel(snap.p_idx.to_numpy(), at, sector[at], snap.quantity.to_numpy(), j0, j1, padded, 2,
+                           ret_k, 0, 4, len(days), 3)
     q = daily_quantities(snap, 4, keys, days)  # independent: the dense fill, checked against a loop above
     onehot = np.eye(3)[sector]
     np.testing.assert_allclose(mv, (q * close[None]) @ onehot, rtol=1e-12)
     np.testing.assert_allclose(pnl, (q * close[None] * ret[None]) @ onehot, rtol=1e-12, atol=1e-15)
+    w, r = _sector_weights_returns(mv, pnl)
+    np.testing.assert_allclose(w, mv / mv.sum(-1, keepdims=True), rtol=1e-14)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.testing.assert_allclose(r, np.where(mv > 0, pnl / mv, np.nan), rtol=1e-14)
+    assert np.isnan(r[mv <= 0]).all() and (mv <= 0).any()  # unheld sectors exist and have no return
+    with pytest.raises(ValueError, match="non-positive value"):
+        _sector_weights_returns(-mv, pnl)
 
 
 # --- The earlier two-statement snapshot read (index chosen in numpy, rows by rowid): the reference below ---

@@ -7,9 +7,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from risk.jobs.common import (benchmark_map, benchmark_parts, check_complete, coded, concat_results, grid_results,
-                              key_positions, results_frame, sector_sums, select_keys, snapshot_arrays, span_days,
-                              window_start)
+from risk.jobs.common import (benchmark_map, benchmark_parts, check_complete, coded, concat_results, gather_columns,
+                              grid_results, key_positions, results_frame, sector_panel, select_keys, snapshot_arrays,
+                              span_days, window_start)
 from risk.packed import one_chunk
 from risk.packed_reads import daily_part, decode_daily, decode_effective, effective_part, run_parts
 from risk.linking import link_coefficients
@@ -88,24 +88,28 @@ def load(con, date, chunks, params):
         [px_t] = run_parts(con, [daily_part("prices", ["close"], first.item(), date)])
         ext, px_full, px_lo = decode_daily(px_t, ["close"])
     ext_at = np.searchsorted(ext, first)
-    ext, close_ext = ext[ext_at:], px_full["close"][ext_at:]
-    close_ext = check_complete(con, select_keys(close_ext, keys, px_lo), keys, ext, "prices", "close")
-    if len(ext) < len(days) or (ext[len(ext) - len(days):] != days).any():
-        raise ValueError(f"prices: the window {days[0]}..{days[-1]} has days without prices")
-    close = close_ext[len(ext) - len(days):]
-    ret = check_complete(con, select_keys(full_ret["ret"][1:], keys, ret_lo), keys, days[1:], "asset_returns", "ret")
+    px, rets = px_full["close"], full_ret["ret"]
+    # Key-major copies of the closes from `first` and the window's returns, checked for gaps in the same pass:
+    # day t of the window is column c0 + t of the closes and its next-day return column t of the returns.
+    close_k, close_ok = gather_columns(px, ext_at, len(ext), keys - px_lo)
+    ret_k, ret_ok = gather_columns(rets, 1, len(days), keys - ret_lo)
+    c0 = len(ext) - len(days) - ext_at
+    if not (close_ok and ret_ok and c0 >= 0 and (ext[ext_at + c0:] == days).all()):
+        _name_missing(con, keys, ext[ext_at:], px[ext_at:], px_lo, days, rets, ret_lo)
     # Benchmark weights become index units at their date so they drift with prices like holdings do.
     b_col = key_positions(keys, b_k)
     day_pos = np.searchsorted(ext, b_d)
     if (day_pos >= len(ext)).any() or (ext[np.minimum(day_pos, len(ext) - 1)] != b_d).any():
         raise ValueError("benchmark_weights: a weight set is dated on a day without prices")
-    b_units = b_w / close_ext[day_pos, b_col]
+    b_units = b_w / close_k[b_col, day_pos - ext_at]
     n_sec = len(sectors)
-    b_w_s, b_r_s = _sector_weights_returns(*sector_sums(b_p, b_col, b_units, *span_days(b_p, b_d, prev),
-                                                        close[:-1], ret, sec_code, len(bids), n_sec))
+    b_w_s, b_r_s = _sector_weights_returns(*sector_panel(b_p, b_col, sec_code[b_col], b_units,
+                                                         *span_days(b_p, b_d, prev), close_k, c0, ret_k, 0,
+                                                         len(bids), len(prev), n_sec))
     shared = {"sectors": sectors.astype(object), "bench_w": b_w_s, "bench_r": b_r_s, "bench_ids": bids}
-    w_all, r_all = _sector_weights_returns(*sector_sums(h_p, key_positions(keys, h_k), h_q, *span_days(h_p, h_d, prev),
-                                                        close[:-1], ret, sec_code, len(pids), n_sec))
+    h_col = key_positions(keys, h_k)
+    w_all, r_all = _sector_weights_returns(*sector_panel(h_p, h_col, sec_code[h_col], h_q, *span_days(h_p, h_d, prev),
+                                                         close_k, c0, ret_k, 0, len(pids), len(prev), n_sec))
     out, lo = [], 0
     b_pos = {b: i for i, b in enumerate(bids)}
     for c in chunks:
@@ -145,15 +149,24 @@ def _sector_codes(t, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return used_names[order], rank[inv]
 
 
-def _sector_weights_returns(mv_s, pnl_s):
+def _name_missing(con, keys, ext, close_ext, px_lo, days, rets, ret_lo) -> None:
+    """Raise the ValueError naming the first missing close or return of ``keys`` (or the window's first day without
+    prices): the gathered checks, run only once the compiled pre-check found a gap."""
+    check_complete(con, select_keys(close_ext, keys, px_lo), keys, ext, "prices", "close")
+    if len(ext) < len(days) or (ext[len(ext) - len(days):] != days).any():
+        raise ValueError(f"prices: the window {days[0]}..{days[-1]} has days without prices")
+    check_complete(con, select_keys(rets[1:], keys, ret_lo), keys, days[1:], "asset_returns", "ret")
+    raise AssertionError("brinson: the pre-check found a gap the checks did not name")
+
+
+def _sector_weights_returns(mv, pnl):
     """Beginning-of-day sector weights and sector returns (owners x days x sectors) from sector market values and
     P&L; NaN return where a sector is unheld."""
-    nav = mv_s.sum(-1, keepdims=True)
-    if (nav <= 0).any():
+    from risk.jobs.kernels import weights_returns_kernel
+
+    w, r, ok = weights_returns_kernel()(mv, pnl)
+    if not ok:
         raise ValueError("holdings: a portfolio has a non-positive value on some day of the window")
-    w = mv_s / nav
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(mv_s > 0, pnl_s / np.where(mv_s > 0, mv_s, 1.0), np.nan)
     return w, r
 
 

@@ -316,19 +316,28 @@ def span_days(owner: np.ndarray, dates: np.ndarray, days: np.ndarray) -> tuple[n
     return j0[inv], j1[inv]
 
 
-def sector_sums(owner: np.ndarray, cols: np.ndarray, qty: np.ndarray, j0: np.ndarray, j1: np.ndarray,
-                close: np.ndarray, ret: np.ndarray, sector: np.ndarray, n_owners: int,
-                n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
+def sector_panel(owner: np.ndarray, key: np.ndarray, sector: np.ndarray, qty: np.ndarray, j0: np.ndarray,
+                 j1: np.ndarray, close: np.ndarray, c0: int, ret: np.ndarray, r0: int, n_owners: int, n_days: int,
+                 n_sectors: int) -> tuple[np.ndarray, np.ndarray]:
     """Market value at each day's close and the next day's P&L, summed by sector (owners x days x sectors), from
-    sparse positions (owner, column of ``close``/``ret``, quantity, day span [j0, j1)): one pass over the
+    sparse positions (owner, key row of ``close``/``ret``, sector, quantity, day span [j0, j1)): one pass over the
     (position, day) pairs actually held (a compiled loop), not a dense owners x days x assets array.
 
-    ``close`` and ``ret`` are taken in whatever layout they come: the column gathers of ``select_keys`` give
-    column-major matrices, which suit the loop (days inner); a C-order copy cost 1.6 ms each (measured)."""
-    from risk.jobs.kernels import sector_sums_kernel
+    ``close`` and ``ret`` are key-major (keys x rows, ``gather_columns``): day t is column ``c0 + t`` of ``close``
+    and its next-day return column ``r0 + t`` of ``ret``."""
+    from risk.jobs.kernels import sector_panel_kernel
 
-    return sector_sums_kernel()(np.asarray(owner, dtype=np.int64), np.asarray(cols, dtype=np.int64),
-                                np.asarray(qty, dtype=float), np.asarray(j0, dtype=np.int64),
-                                np.asarray(j1, dtype=np.int64), np.asarray(close, dtype=float),
-                                np.asarray(ret, dtype=float), np.asarray(sector, dtype=np.int64),
-                                n_owners, n_sectors)
+    i64 = np.int64
+    return sector_panel_kernel()(np.asarray(owner, dtype=i64), np.asarray(key, dtype=i64),
+                                 np.asarray(sector, dtype=i64), np.asarray(qty, dtype=float),
+                                 np.asarray(j0, dtype=i64), np.asarray(j1, dtype=i64), close, int(c0), ret, int(r0),
+                                 int(n_owners), int(n_days), int(n_sectors))
+
+
+def gather_columns(m: np.ndarray, row0: int, row1: int, cols: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Rows [row0, row1) of the columns ``cols`` of a packed (rows x assets) matrix as a key-major (cols x rows)
+    array, and whether all of it is present (no NaN, no column outside ``m``): one compiled pass over the rows as
+    stored, where a numpy column gather plus ``check_complete`` made two copies and a NaN pass (measured)."""
+    from risk.jobs.kernels import gather_columns_kernel
+
+    return gather_columns_kernel()(m, int(row0), int(row1), np.asarray(cols, dtype=np.int64))

@@ -7,26 +7,87 @@ import numpy as np
 _JIT: dict = {}
 
 
-def _sector_sums(owner, cols, qty, j0, j1, close, ret, sector, n_owners, n_sectors):
-    """Sector market values and next-day P&L (owners x days x sectors) from positions held over day spans."""
-    mv = np.zeros((n_owners, close.shape[0], n_sectors))
-    pnl = np.zeros((n_owners, close.shape[0], n_sectors))
+def _sector_panel(owner, key, sector, qty, j0, j1, close, c0, ret, r0, n_owners, n_days, n_sectors):
+    """Sector market values at each day's close and the next day's P&L (owners x days x sectors) from positions held
+    over day spans [j0, j1), with key-major (keys x rows) closes and returns: day t's close of a position's key is
+    ``close[key, c0 + t]``, its next-day return ``ret[key, r0 + t]`` (contiguous in t: a vectorised inner loop)."""
+    mv = np.zeros((n_owners, n_days, n_sectors))
+    pnl = np.zeros((n_owners, n_days, n_sectors))
     for i in range(len(owner)):
-        p, a, q, s = owner[i], cols[i], qty[i], sector[cols[i]]
+        p, k, q, s = owner[i], key[i], qty[i], sector[i]
         for t in range(j0[i], j1[i]):
-            v = q * close[t, a]
+            v = q * close[k, c0 + t]
             mv[p, t, s] += v
-            pnl[p, t, s] += v * ret[t, a]
+            pnl[p, t, s] += v * ret[k, r0 + t]
     return mv, pnl
 
 
-def sector_sums_kernel():
-    """The compiled ``_sector_sums`` loop."""
-    if "sector_sums" not in _JIT:
+def sector_panel_kernel():
+    """The compiled ``_sector_panel`` loop."""
+    if "sector_panel" not in _JIT:
         from numba import njit
 
-        _JIT["sector_sums"] = njit(cache=True)(_sector_sums)
-    return _JIT["sector_sums"]
+        _JIT["sector_panel"] = njit(cache=True)(_sector_panel)
+    return _JIT["sector_panel"]
+
+
+def _weights_returns(mv, pnl):
+    """Beginning-of-day weights (mv / nav) and returns (pnl / mv, NaN where mv <= 0) per (owner, day, sector), and
+    whether every nav is positive (else the weights are not meaningful and the caller raises)."""
+    n_p, n_t, n_s = mv.shape
+    w = np.empty_like(mv)
+    r = np.empty_like(mv)
+    ok = True
+    for p in range(n_p):
+        for t in range(n_t):
+            nav = 0.0
+            for s in range(n_s):
+                nav += mv[p, t, s]
+            if not nav > 0:
+                ok = False
+            for s in range(n_s):
+                m = mv[p, t, s]
+                w[p, t, s] = m / nav if nav != 0 else np.nan
+                r[p, t, s] = pnl[p, t, s] / m if m > 0 else np.nan
+    return w, r, ok
+
+
+def weights_returns_kernel():
+    """The compiled ``_weights_returns`` loop."""
+    if "weights_returns" not in _JIT:
+        from numba import njit
+
+        _JIT["weights_returns"] = njit(cache=True)(_weights_returns)
+    return _JIT["weights_returns"]
+
+
+def _gather_columns(m, row0, row1, cols):
+    """Rows [row0, row1) of columns ``cols`` of a packed (rows x assets) matrix, key-major ((cols x rows), one pass
+    over the rows as stored), and whether every cell has a value (no NaN, every column inside ``m``)."""
+    n = row1 - row0
+    out = np.full((len(cols), n), np.nan)
+    ok = True
+    for j in range(len(cols)):
+        if cols[j] < 0 or cols[j] >= m.shape[1]:
+            ok = False
+    for t in range(n):
+        for j in range(len(cols)):
+            c = cols[j]
+            if 0 <= c < m.shape[1]:
+                v = m[row0 + t, c]
+                out[j, t] = v
+                if np.isnan(v):
+                    ok = False
+    return out, ok
+
+
+def gather_columns_kernel():
+    """The compiled ``_gather_columns`` pass."""
+    if "gather_columns" not in _JIT:
+        from numba import njit
+
+        _JIT["gather_columns"] = njit(cache=True)(_gather_columns)
+    return _JIT["gather_columns"]
 
 
 def _period_returns(w, r):
