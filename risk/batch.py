@@ -128,7 +128,7 @@ def run_job(db: str | Path | Any, job: str, portfolios: Sequence[str] | None = N
         # cursor in a worker thread, overlapping the guard and the plan (risk.speculation); used only if they
         # confirm its arguments.
         spec_key = (params_key(p), tuple(portfolios) if portfolios else None, str(date), bool(force))
-        speculate = not own and hasattr(mod, "input_parts")
+        speculate = not own and getattr(mod, "SPECULATIVE_LOAD", False)
         if speculate:
             guess = speculation.start(con, job, spec_key, mod.load)
         # Required tables present and non-empty, packed copies current: one statement when all is in place, which

@@ -21,6 +21,9 @@ DEFAULTS = {"periods": 250, "model": "BF", "effects": 3, "linking": "carino"}
 UNCLASSIFIED = "Unclassified"
 RECONCILE_TOL = 1e-9
 USES_BENCHMARKS = True  # run_job passes each portfolio's benchmark id from its plan statement
+# run_job may start this job's load on a second cursor before the guard and the plan confirm its arguments
+# (risk.speculation): the load reads the database only through its arguments (as-of day, chunks, load parameters).
+SPECULATIVE_LOAD = True
 
 
 def window_length(params) -> int:
