@@ -25,13 +25,19 @@ BACKENDS = ("cpu", "rtl", "auto")
 
 # CPU default geometry. The RTL's W = 4 ways (kernels/riskgate_tables.py) is what
 # an FPGA affords; in DRAM the CPU takes 16 ways by default, because a W-way
-# table overflows a bucket long before it fills (Poisson tails): 100k accounts
-# need 4M slots at W = 4 but 512k at W = 16. Pass ways=/..._buckets= (e.g. the
-# RTL's geometry) to reproduce another table layout exactly.
+# table overflows a bucket long before it fills (Poisson tails): for under 1%
+# overflow risk 100k accounts need 8M slots at W = 4 but 512k at W = 16 (auto
+# sizing stops at 16 slots per row, kernels/riskgate_cpu.MAX_SLOTS_PER_ROW, and
+# doubles on an actual overflow). Pass ways=/..._buckets= (e.g. the RTL's
+# geometry) to reproduce another table layout exactly.
 CPU_WAYS = 16
 MIN_ACCOUNT_BUCKETS = 64
 MIN_POSITION_BUCKETS = 256
 DEFAULT_ORDER_ROWS = 100_000  # live order ids (open + used today) sized for when not told
+# Tables sized automatically (no ..._buckets= given) may take at most this much memory: the default geometry
+# for 100k accounts, 300k positions and 1M order rows takes 0.8 GiB, the RTL's 4 ways 0.7 GiB at 100k order rows.
+MAX_AUTO_TABLE_BYTES = 8 << 30
+BUCKET_FIELDS = ("account_buckets", "position_buckets", "order_buckets")
 
 
 def resolve_backend(backend: str) -> str:
@@ -81,6 +87,7 @@ class RiskGate:
             raise ValueError(f"orders.code: code {int(bad_codes[0]):06d} is not in instruments")
         auto = self._auto_sizes(len(acc["account"]), len(pos["account"]), len(ords["order_id"]))
         for _ in range(12):
+            self._check_budget(auto)
             impl = self._make_backend(auto)
             try:
                 impl.load(ins, acc, pos, ords)
@@ -118,6 +125,22 @@ class RiskGate:
             "order_buckets": z["order_buckets"] or buckets_for(max(n_ord, self._order_rows), ways),
             "ways": ways,
         }
+
+    def _check_budget(self, sizes: dict[str, int]) -> None:
+        """Refuse sizes chosen here whose tables would exceed ``MAX_AUTO_TABLE_BYTES`` (a clear error instead of
+        an allocation the machine cannot make); sizes the caller gave are taken as they are."""
+        from kernels.riskgate_cpu import tables_bytes
+
+        if self.backend != "cpu" or all(self._sizes[k] is not None for k in BUCKET_FIELDS):
+            return
+        need = tables_bytes(sizes["account_buckets"], sizes["position_buckets"], sizes["order_buckets"], sizes["ways"])
+        if need > MAX_AUTO_TABLE_BYTES:
+            auto = [k for k in BUCKET_FIELDS if self._sizes[k] is None]
+            raise ValueError(
+                f"ways: {sizes['ways']} ways need {need / 2**30:.1f} GiB of tables for these rows "
+                f"({', '.join(f'{k}={sizes[k]}' for k in auto)}), over the {MAX_AUTO_TABLE_BYTES / 2**30:g} GiB "
+                f"allowed for sizes chosen automatically; use more ways ({CPU_WAYS} is the CPU default) or give "
+                f"{' / '.join(auto)} explicitly")
 
     def _make_backend(self, sizes: dict[str, int]):
         if self.backend == "rtl":

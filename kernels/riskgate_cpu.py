@@ -32,15 +32,45 @@ def _pow2_at_least(n: int) -> int:
     return 1 << max(0, int(n - 1).bit_length())
 
 
+# Auto-sizing never gives a table more than this many slots per expected row (a load factor of 1/16). Below
+# about 8 ways the overflow target alone would (Poisson tails: 2 ways at 100k accounts ask for 2^27 buckets,
+# 230 GiB of tables); there the loader's doubling on an actual overflow (host.riskgate) sizes the table from
+# the keys it holds instead, and run-time inserts that find no free way get the spec's table-full reason.
+MAX_SLOTS_PER_ROW = 16
+
+
 def buckets_for(rows: int, ways: int, minimum: int = 1, overflow: float = 0.01) -> int:
     """Smallest power-of-two bucket count at least ``minimum`` where ``rows`` random keys overflow some
-    ``ways``-way bucket with probability below ``overflow`` (Poisson bucket loads)."""
+    ``ways``-way bucket with probability below ``overflow`` (Poisson bucket loads), or, if smaller, the first
+    that gives ``MAX_SLOTS_PER_ROW`` slots per row."""
     from scipy.stats import poisson
 
     b = _pow2_at_least(max(minimum, 1))
-    while rows > 0 and b * poisson.sf(ways, rows / b) >= overflow:
+    while rows > 0 and b * poisson.sf(ways, rows / b) >= overflow and b * ways < MAX_SLOTS_PER_ROW * rows:
         b *= 2
     return b
+
+
+def table_specs(account_buckets: int, position_buckets: int, order_buckets: int,
+                ways: int) -> dict[str, tuple[tuple[int, ...], type]]:
+    """The gate's hash tables and direct index as ``{name: (shape, dtype)}`` for a geometry."""
+    na, npn, no = account_buckets * ways, position_buckets * ways, order_buckets * ways
+    return {
+        "i_index": ((N_CODES,), np.int32),
+        "a_kt": ((na, 2), np.uint64),
+        "a_rec": ((na, K.AR_FIELDS), np.int64),  # kernel layout; ``a_data`` is canonical
+        # positions and orders by place, not slot (riskgate_numba.way_place): ``p_kc``,
+        # ``p_data``, ``o_kt`` and ``o_data`` are the slot-ordered views
+        "p_kp": ((npn, 2), np.uint64),  # (account, code + 1) pairs
+        "p_rec": ((npn, K.P_FIELDS), np.int64),
+        "o_ft": ((no,), np.uint64),  # fingerprint | day | state (riskgate_numba)
+        "o_rec": ((no, K.O_FIELDS), np.int64),
+    }
+
+
+def tables_bytes(account_buckets: int, position_buckets: int, order_buckets: int, ways: int) -> int:
+    """Bytes of the tables a gate of this geometry allocates."""
+    return sum(A.table_bytes(*v) for v in table_specs(account_buckets, position_buckets, order_buckets, ways).values())
 
 
 class CpuGate:
@@ -55,18 +85,7 @@ class CpuGate:
             raise ValueError(f"ways: must be >= 1, got {ways}")
         self.ways = ways
         self.i_data = K.aligned_zeros((0, K.I_FIELDS), np.int64)
-        na, npn, no = account_buckets * ways, position_buckets * ways, order_buckets * ways
-        specs = {
-            "i_index": ((N_CODES,), np.int32),
-            "a_kt": ((na, 2), np.uint64),
-            "a_rec": ((na, K.AR_FIELDS), np.int64),  # kernel layout; ``a_data`` is canonical
-            # positions and orders by place, not slot (riskgate_numba.way_place): ``p_kc``,
-            # ``p_data``, ``o_kt`` and ``o_data`` are the slot-ordered views
-            "p_kp": ((npn, 2), np.uint64),  # (account, code + 1) pairs
-            "p_rec": ((npn, K.P_FIELDS), np.int64),
-            "o_ft": ((no,), np.uint64),  # fingerprint | day | state (riskgate_numba)
-            "o_rec": ((no, K.O_FIELDS), np.int64),
-        }
+        specs = table_specs(account_buckets, position_buckets, order_buckets, ways)
         # Every table at least cache-line aligned, so a bucket's first 4 (key, tag) ways and
         # each record sit in the fewest lines (see riskgate_numba's record layouts); large
         # gates take one pre-faulted huge-page mapping (riskgate_arena: the same placement

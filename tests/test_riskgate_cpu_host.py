@@ -289,3 +289,39 @@ def test_packed_account_fields_round_trip_at_their_limits():
     for c in ("status", "max_orders_per_window", "max_order_value", "cash", "window_us"):
         assert (got[c].to_numpy() == want[c].to_numpy()).all(), c
     assert set(got["max_orders_per_window"]) >= {65535, 0} and set(got["status"]) >= {0, 1, 2}
+
+
+def test_auto_sizing_is_bounded_for_few_ways():
+    """Auto-sized tables follow the Poisson overflow target up to 16 slots per row: the 16-way default is exactly
+    that target (computed here independently), 1 and 2 ways stop at the cap instead of asking for hundreds of GiB."""
+    from scipy.stats import poisson
+
+    from kernels.riskgate_cpu import MAX_SLOTS_PER_ROW, buckets_for, tables_bytes
+
+    def poisson_only(rows, ways, minimum):
+        b = 1 << max(0, (minimum - 1).bit_length())
+        while b * poisson.sf(ways, rows / b) >= 0.01:
+            b *= 2
+        return b
+
+    for rows, minimum in ((100_000, 64), (300_000, 256), (1_000_000, 1), (20, 1)):
+        assert buckets_for(rows, 16, minimum) == poisson_only(rows, 16, minimum)
+    for ways in (1, 2, 4):
+        b = buckets_for(100_000, ways)
+        assert MAX_SLOTS_PER_ROW * 100_000 <= b * ways < 2 * MAX_SLOTS_PER_ROW * 100_000
+    assert buckets_for(10, 1, minimum=4096) == 4096  # the minimum still holds
+    assert tables_bytes(buckets_for(100_000, 2), buckets_for(500_000, 2), buckets_for(100_000, 2), 2) < 2 << 30
+
+
+def test_auto_sizing_over_the_memory_budget_names_ways(monkeypatch):
+    """One-way buckets cannot hold 2,000 accounts without collisions until the table is huge: the loader's doubling
+    stops at the budget with an error naming ``ways``; sizes given by the caller are taken as they are."""
+    import host.riskgate as H
+
+    monkeypatch.setattr(H, "MAX_AUTO_TABLE_BYTES", 64 << 20)
+    acc = pd.concat([ACCOUNTS.iloc[:1]] * 2000, ignore_index=True)
+    acc["account"] = np.arange(1, 2001) * 7919
+    with pytest.raises(ValueError, match=r"^ways: 1 ways need .* GiB .* over the 0.0625 GiB allowed .*account_buckets"):
+        RiskGate("cpu", ways=1).load(INSTRUMENTS, acc, POSITIONS.iloc[:0])
+    gate = RiskGate("cpu", ways=16).load(INSTRUMENTS, acc, POSITIONS.iloc[:0])  # the default ways: well inside
+    assert len(gate.snapshot()["accounts"]) == 2000
