@@ -253,13 +253,27 @@ def plan_run(con, job: str, date: str | dt.date | None, params: dict[str, Any], 
     """
     import duckdb
 
+    from risk.packed_reads import _arrow
+
     sql, args, given = plan_query(job, date, params, dates_from, window)
     try:
-        res = con.execute(sql, args)
+        t = _arrow(con, sql, args)
     except duckdb.CatalogException:
         ensure_result_tables(con)  # a store without result tables yet (the guard does not count them)
-        res = con.execute(sql, args)
-    return plan_result(res.fetchnumpy(), given, window, with_benchmarks)
+        t = _arrow(con, sql, args)
+    if len(t) == 0:  # the dates subquery always gives one row: no rows means no portfolios
+        raise ValueError("--db: table 'portfolios' is missing or empty; load it or run 'foreland risk generate'")
+    day = t.column("day")[0].as_py()
+    if day is None and given is None:
+        raise ValueError("--db: asset_returns is empty; nothing to compute")
+    if given is not None and day != given:
+        raise ValueError(f"--date: {given} is not a trading day with returns in asset_returns")
+    # The portfolios and their run records as plan_for_day reads them (the same rows, plus the day columns).
+    out: tuple = (day,) + plan_rows(t, with_benchmarks)
+    if window is None:
+        return out
+    first = t.column("first")[0].as_py() if t.column("n_days")[0].as_py() == window else None
+    return out[:3] + (first,) + out[3:]
 
 
 def plan_query(job: str, date: str | dt.date | None, params: dict[str, Any], dates_from: str = "asset_returns",
@@ -274,7 +288,7 @@ def plan_query(job: str, date: str | dt.date | None, params: dict[str, Any], dat
     # window's first day their min (a scalar OFFSET subquery or a second max cost twice as much, measured).
     group = "" if dates_from == "packed_asset_returns" else "GROUP BY date"  # one row per date in the pack
     # Run records are append-only (schema.py): a portfolio has one row per record of (job, day) here (few: see
-    # COMPACT_AFTER) and plan_result keeps the latest; aggregating in SQL (arg_max ... GROUP BY) cost 4.6 against
+    # COMPACT_AFTER) and plan_rows keeps the latest; aggregating in SQL (arg_max ... GROUP BY) cost 4.6 against
     # 3.1 ms (measured).
     sql = f"""SELECT d.day, d.first, d.n_days, p.portfolio_id, p.kind, p.benchmark_id, r.status, r.params = $k AS same,
                      r.run
@@ -370,56 +384,6 @@ class RunStates(dict):
 
     last_run: int = 0
     most_records: int = 0
-
-
-def plan_result(cols: dict[str, Any], given: dt.date | None, window: int | None,
-                with_benchmarks: bool = False) -> tuple:
-    """``plan_run``'s answer from the columns of ``plan_query`` (``fetchnumpy``: one row per portfolio and record,
-    ordered by portfolio and run).
-
-    Columnar: a portfolio has up to ``COMPACT_AFTER`` records of (job, day) before compaction, so 10,000
-    portfolios can mean 80,000 rows (built as Python tuples and dicts, 148 against 45 ms for 50,000, measured).
-    """
-    pid = np.asarray(cols["portfolio_id"], dtype=object)
-    if len(pid) == 0 or np.ma.getmaskarray(cols["day"])[0]:
-        if given is not None:
-            raise ValueError(f"--date: {given} is not a trading day with returns in asset_returns")
-        raise ValueError("--db: asset_returns is empty; nothing to compute")
-    day = np.datetime64(cols["day"][0], "D").item()
-    if given is not None and day != given:
-        raise ValueError(f"--date: {given} is not a trading day with returns in asset_returns")
-    # Rows come ordered by portfolio, then run (plan_query): each portfolio's last row is its latest record (or
-    # its only, record-less row). No np.unique: hashing the ids cost more than the comparison of neighbours.
-    last = np.flatnonzero(np.r_[pid[1:] != pid[:-1], True])
-    run_m = np.ma.asarray(cols["run"])
-    has = ~np.ma.getmaskarray(run_m) & ~np.ma.getmaskarray(np.ma.asarray(cols["status"]))
-    run = np.where(has, np.ma.filled(run_m.astype(np.int64), -1), -1)
-    counts = np.add.reduceat(has.astype(np.int64), np.r_[0, last[:-1] + 1])
-    status = _filled(cols["status"], None)
-    same = _filled(cols["same"], False)
-    states = RunStates((pid[i], (status[i], bool(same[i]))) for i in last if has[i])
-    states.last_run = int(run.max(initial=0)) if has.any() else 0
-    states.most_records = int(counts.max(initial=0))
-    # Runs of portfolios no longer in the portfolios table do not matter: they are never requested.
-    kind = np.asarray(cols["kind"], dtype=object)
-    known = [(pid[i], kind[i]) for i in last]
-    out: tuple = (day, known, states)
-    if window is not None:
-        full = int(cols["n_days"][0]) == window
-        out = out + ((np.datetime64(cols["first"][0], "D").item() if full else None),)
-    if with_benchmarks:
-        bench = _filled(cols["benchmark_id"], None)
-        out = out + ({pid[i]: bench[i] for i in last},)
-    return out
-
-
-def _filled(col, fill) -> np.ndarray:
-    """An object array of a ``fetchnumpy`` column with ``fill`` where it is NULL (``np.ma.filled(x, None)`` would
-    fill with the dtype's default, '?' for strings)."""
-    m = np.ma.asarray(col)
-    out = np.asarray(m.data, dtype=object).copy()
-    out[np.ma.getmaskarray(m)] = fill
-    return out
 
 
 _LAST_RUN = [0]

@@ -266,6 +266,12 @@ def test_plan_run_date_and_window_start_against_the_long_table(con):
         plan_run(con, "var", "2025-01-04", DEFAULTS, "packed_asset_returns", 60)  # a Saturday
     with pytest.raises(ValueError, match="--window: needs"):
         _run(con, "var", _ids(con)[:1], params={"window": len(days) + 1})
+    con.execute("DELETE FROM asset_returns")
+    with pytest.raises(ValueError, match="asset_returns is empty"):
+        plan_run(con, "campisi", None, DEFAULTS, "asset_returns", None)
+    con.execute("DELETE FROM portfolios")
+    with pytest.raises(ValueError, match="table 'portfolios' is missing or empty"):
+        plan_run(con, "campisi", None, DEFAULTS, "asset_returns", None)
 
 
 def test_parts_of_one_statement_equal_separate_reads(con):
