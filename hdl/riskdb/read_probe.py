@@ -15,6 +15,9 @@ provides] | per-way match bits registered with the row [``split``; else the
 compare and the select share a stage] | way select registered: 3 to 5 stages
 (``stages``). The result (hit, way, the selected way's state and day) comes
 ``stages`` cycles after ``key``/``bucket`` are presented, one lookup per clock.
+``payload_bits`` widens each way by other fields that the select carries to
+``payload`` (a whole gate record: the orders' is 358 bits, 260 of them beyond
+the lookup fields), to see what row width costs.
 """
 from __future__ import annotations
 
@@ -29,36 +32,42 @@ KEY_BITS = 64
 STATE_BITS = 2
 
 
-def way_bits() -> int:
-    """Bits of one way's lookup record: id, state and day."""
-    return KEY_BITS + STATE_BITS + DAY_BITS
+def way_bits(payload_bits: int = 0) -> int:
+    """Bits of one way's record: id, state and day, then ``payload_bits`` of other fields."""
+    return KEY_BITS + STATE_BITS + DAY_BITS + payload_bits
 
 
 class ReadProbe(wiring.Component):
     """One bucket read of a ``ways``-way table of ``buckets`` rows, compared with ``key`` and resolved to a way."""
 
-    def __init__(self, buckets: int = 256, ways: int = WAYS, outreg: bool = True, split: bool = True):
+    def __init__(self, buckets: int = 256, ways: int = WAYS, outreg: bool = True, split: bool = True,
+                 payload_bits: int = 0):
         self._MustUse__silence = True  # a rejected probe is not an unused one (cleared below once built)
         if buckets < 2 or buckets & (buckets - 1):
             raise ValueError(f"buckets: must be a power of two >= 2, got {buckets}")
         if ways < 1:
             raise ValueError(f"ways: must be >= 1, got {ways}")
+        if payload_bits < 0:
+            raise ValueError(f"payload_bits: must be >= 0, got {payload_bits}")
         self._MustUse__silence = False
         self.buckets, self.ways, self.outreg, self.split = buckets, ways, bool(outreg), bool(split)
         self.stages = 3 + self.outreg + self.split
+        self.payload_bits = int(payload_bits)
         abits = (buckets - 1).bit_length()
         super().__init__({
             "valid": In(1), "bucket": In(abits), "key": In(KEY_BITS), "today": In(DAY_BITS),
             # host-side write port, so the memory is not constant (a real table is written by EX)
-            "w_en": In(1), "w_bucket": In(abits), "w_row": In(way_bits() * ways),
+            "w_en": In(1), "w_bucket": In(abits), "w_row": In(way_bits(payload_bits) * ways),
             "out_valid": Out(1), "hit": Out(1), "way": Out(max(1, (ways - 1).bit_length())),
             "state": Out(STATE_BITS), "day": Out(DAY_BITS),
+            # the selected way's other fields (the rest of a gate record: what the checks read)
+            "payload": Out(max(1, payload_bits)),
         })
 
     def elaborate(self, platform):
         """Address register, registered block-RAM read, compare, select."""
         m = Module()
-        wb = way_bits()
+        wb = way_bits(self.payload_bits)
         m.submodules.mem = mem = Memory(shape=unsigned(wb * self.ways), depth=self.buckets, init=[])
         wr = mem.write_port()
         rd = mem.read_port(domain="sync")
@@ -81,7 +90,8 @@ class ReadProbe(wiring.Component):
         fields = [row[i * wb:(i + 1) * wb] for i in range(self.ways)]
         ids = [f[:KEY_BITS] for f in fields]
         states = [f[KEY_BITS:KEY_BITS + STATE_BITS] for f in fields]
-        days = [f[KEY_BITS + STATE_BITS:] for f in fields]
+        days = [f[KEY_BITS + STATE_BITS:KEY_BITS + STATE_BITS + DAY_BITS] for f in fields]
+        pays = [f[KEY_BITS + STATE_BITS + DAY_BITS:] if self.payload_bits else f[:1] for f in fields]
         match = Cat(*[(ids[i] == b_key)
                       & ((states[i] == ORDER_OPEN) | ((states[i] == ORDER_USED) & (days[i] == b_today)))
                       for i in range(self.ways)])
@@ -93,14 +103,16 @@ class ReadProbe(wiring.Component):
             m.d.sync += [c_v.eq(b_v), c_match.eq(match)]
             m.d.sync += [c.eq(s) for c, s in zip(c_states, states)]
             m.d.sync += [c.eq(d) for c, d in zip(c_days, days)]
-            v, mt, st, dy = c_v, c_match, c_states, c_days
+            c_pays = [Signal(len(p)) for p in pays]
+            m.d.sync += [c.eq(p) for c, p in zip(c_pays, pays)]
+            v, mt, st, dy, py = c_v, c_match, c_states, c_days, c_pays
         else:
-            v, mt, st, dy = b_v, match, states, days
+            v, mt, st, dy, py = b_v, match, states, days, pays
         # last stage: the lowest matching way (ids are unique per bucket), its fields registered
         with m.If(v):
             m.d.sync += self.hit.eq(mt.any())
             for i in reversed(range(self.ways)):
                 with m.If(mt[i]):
-                    m.d.sync += [self.way.eq(i), self.state.eq(st[i]), self.day.eq(dy[i])]
+                    m.d.sync += [self.way.eq(i), self.state.eq(st[i]), self.day.eq(dy[i]), self.payload.eq(py[i])]
         m.d.sync += self.out_valid.eq(v)
         return m
