@@ -23,8 +23,8 @@ HUGE_PAGE = 2 << 20  # bytes of an x86-64 transparent huge page
 PAGE = 4096
 ARENA_MIN = HUGE_PAGE  # below this a gate's tables are allocated one by one (tests' small gates)
 # Above this the tables are mapped and advised but left to fault in when first touched:
-# geometries that large only work because they are sparse (e.g. 2 ways sized for 100k
-# orders reserves 17 GB), and faulting all of it in would take that much memory.
+# geometries that large (explicit sizes, or automatic ones up to host.riskgate's
+# MAX_AUTO_TABLE_BYTES) are mostly empty, and faulting all of them in would take that much memory.
 PREFAULT_MAX = 1 << 30
 
 

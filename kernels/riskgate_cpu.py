@@ -70,7 +70,11 @@ def table_specs(account_buckets: int, position_buckets: int, order_buckets: int,
 
 def tables_bytes(account_buckets: int, position_buckets: int, order_buckets: int, ways: int) -> int:
     """Bytes of the tables a gate of this geometry allocates."""
-    return sum(A.table_bytes(*v) for v in table_specs(account_buckets, position_buckets, order_buckets, ways).values())
+    return _specs_bytes(table_specs(account_buckets, position_buckets, order_buckets, ways))
+
+
+def _specs_bytes(specs: dict[str, tuple[tuple[int, ...], type]]) -> int:
+    return sum(A.table_bytes(*v) for v in specs.values())
 
 
 class CpuGate:
@@ -90,7 +94,7 @@ class CpuGate:
         # each record sit in the fewest lines (see riskgate_numba's record layouts); large
         # gates take one pre-faulted huge-page mapping (riskgate_arena: the same placement
         # for every gate, no page fault inside process()).
-        total = sum(A.table_bytes(*v) for v in specs.values())
+        total = _specs_bytes(specs)
         self.prefaulted = A.ARENA_MIN <= total <= A.PREFAULT_MAX
         if total >= A.ARENA_MIN:
             tables = A.huge_page_tables(specs, prefault=self.prefaulted)

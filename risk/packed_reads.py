@@ -30,7 +30,7 @@ def run_parts(con, parts: Sequence[Part]) -> list[pa.Table]:
             raise ValueError(f"parts: each part must be a SELECT, got {body[:30]!r}")
         sqls.append(f"SELECT {i} AS src, " + _PARAM.sub(lambda m: f"${m.group(1)}_{i}", body[len("SELECT "):]))
         params.update({f"{k}_{i}": v for k, v in p.items()})
-    t = _arrow(con, " UNION ALL BY NAME ".join(sqls), params or None)
+    t = arrow_rows(con, " UNION ALL BY NAME ".join(sqls), params or None)
     if len(parts) == 1:
         return [t]
     src = t.column("src").to_numpy()
@@ -43,7 +43,7 @@ def run_parts(con, parts: Sequence[Part]) -> list[pa.Table]:
     return [t.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i])) for i in range(len(parts))]
 
 
-def _arrow(con, sql: str, params: dict[str, Any] | None) -> pa.Table:
+def arrow_rows(con, sql: str, params: dict[str, Any] | None) -> pa.Table:
     """Run one SELECT and return its rows as Arrow.
 
     On a plain connection this goes straight to the statement runner of the DuckDB build's relation layer

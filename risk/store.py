@@ -251,18 +251,8 @@ def plan_run(con, job: str, date: str | dt.date | None, params: dict[str, Any], 
     portfolio's benchmark id (portfolio -> benchmark_id or None) as the last element, which the attribution jobs
     would otherwise read in a statement of their own.
     """
-    import duckdb
-
-    from risk.packed_reads import _arrow
-
     sql, args, given = plan_query(job, date, params, dates_from, window)
-    try:
-        t = _arrow(con, sql, args)
-    except duckdb.CatalogException:
-        ensure_result_tables(con)  # a store without result tables yet (the guard does not count them)
-        t = _arrow(con, sql, args)
-    if len(t) == 0:  # the dates subquery always gives one row: no rows means no portfolios
-        raise ValueError("--db: table 'portfolios' is missing or empty; load it or run 'foreland risk generate'")
+    t = _plan_table(con, sql, args)  # the dates subquery always gives one row: no rows means no portfolios
     day = t.column("day")[0].as_py()
     if day is None and given is None:
         raise ValueError("--db: asset_returns is empty; nothing to compute")
@@ -334,19 +324,24 @@ def plan_for_day(con, job: str, day: dt.date, params: dict[str, Any], with_bench
 
     The rows come as Arrow (one row per portfolio and record) and only each portfolio's last row becomes Python
     objects (fifth round: 0.6-1 ms less than ``fetchnumpy`` of every row and masked arrays, measured)."""
+    return plan_rows(_plan_table(con, _PLAN_FOR_DAY, {"d": day, "k": params_key(params), "j": job}), with_benchmarks)
+
+
+def _plan_table(con, sql: str, args: dict[str, Any]):
+    """A plan statement's rows as Arrow (one row per portfolio and run record at least); creates the result tables
+    of a store that has none yet (the guard does not count them) and names an empty portfolios table."""
     import duckdb
 
-    from risk.packed_reads import _arrow
+    from risk.packed_reads import arrow_rows
 
-    args = {"d": day, "k": params_key(params), "j": job}
     try:
-        t = _arrow(con, _PLAN_FOR_DAY, args)
+        t = arrow_rows(con, sql, args)
     except duckdb.CatalogException:
-        ensure_result_tables(con)  # a store without result tables yet (the guard does not count them)
-        t = _arrow(con, _PLAN_FOR_DAY, args)
+        ensure_result_tables(con)
+        t = arrow_rows(con, sql, args)
     if len(t) == 0:
         raise ValueError("--db: table 'portfolios' is missing or empty; load it or run 'foreland risk generate'")
-    return plan_rows(t, with_benchmarks)
+    return t
 
 
 def plan_rows(t, with_benchmarks: bool = False) -> tuple:

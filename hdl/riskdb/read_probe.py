@@ -26,10 +26,10 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from kernels.riskgate_tables import DAY_BITS, ORDER_OPEN, ORDER_USED, WAYS
+from kernels.riskgate_tables import LAYOUTS, ORDER_OPEN, ORDER_USED, WAYS
 
-KEY_BITS = 64
-STATE_BITS = 2
+# Widths of the orders record's lookup fields, from the one layout the gate, host and kernel share.
+KEY_BITS, STATE_BITS, DAY_BITS = (dict(LAYOUTS["orders"])[f] for f in ("order_id", "state", "day"))
 
 
 def way_bits(payload_bits: int = 0) -> int:
